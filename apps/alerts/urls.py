@@ -1,0 +1,3 @@
+"""Webhook URLs (filled in by the alerts app)."""
+
+urlpatterns: list = []

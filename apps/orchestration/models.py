@@ -1,0 +1,162 @@
+"""Pipeline definitions, runs and node executions: the database is the source of truth."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import models
+from django.db.models import F
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class PipelineDefinitionQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        # A bulk update that touches the config is still a new version of it.
+        if "config" in kwargs and "version" not in kwargs:
+            kwargs["version"] = F("version") + 1
+        return super().update(**kwargs)
+
+
+class PipelineDefinition(models.Model):
+    """A reusable pipeline: JSON config of nodes (see docs/pipelines.md for the format)."""
+
+    name = models.CharField(max_length=255, unique=True, db_index=True)
+    description = models.TextField(blank=True, default="")
+    version = models.PositiveIntegerField(
+        default=1, help_text="Incremented whenever the config changes."
+    )
+    config = models.JSONField(default=dict, help_text="Nodes, their order and defaults.")
+    tags = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True, db_index=True)
+    created_by = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PipelineDefinitionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["is_active", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} (v{self.version})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values_list("config", flat=True).first()
+            if stored is not None and stored != self.config:
+                self.version = F("version") + 1
+        super().save(*args, **kwargs)
+        if isinstance(self.version, F):
+            self.refresh_from_db(fields=["version"])
+
+    def get_nodes(self) -> list[dict[str, Any]]:
+        nodes = self.config.get("nodes", []) if isinstance(self.config, dict) else []
+        return nodes if isinstance(nodes, list) else []
+
+    def get_defaults(self) -> dict[str, Any]:
+        defaults = self.config.get("defaults", {}) if isinstance(self.config, dict) else {}
+        return defaults if isinstance(defaults, dict) else {}
+
+    def get_entry_node(self) -> dict[str, Any] | None:
+        nodes = self.get_nodes()
+        return nodes[0] if nodes else None
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class PipelineRun(models.Model):
+    """One execution of a pipeline, with a frozen copy of the config it runs."""
+
+    run_id = models.CharField(max_length=36, unique=True, default=new_id, editable=False)
+    trace_id = models.CharField(max_length=64, db_index=True)
+    definition = models.ForeignKey(
+        PipelineDefinition, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    definition_name = models.CharField(max_length=255, db_index=True)
+    definition_version = models.PositiveIntegerField(default=1)
+    config = models.JSONField(default=dict)
+    payload = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=64, default="unknown", db_index=True)
+    environment = models.CharField(max_length=64, default="production")
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
+    )
+    current_node = models.CharField(max_length=128, blank=True, default="")
+    current_attempt = models.PositiveIntegerField(default=1)
+    node_deadline = models.DateTimeField(
+        null=True, blank=True, help_text="When the current node must have progressed by."
+    )
+    dispatch_count = models.PositiveIntegerField(default=0)
+    incident_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    error_type = models.CharField(max_length=128, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "node_deadline"])]
+
+    def __str__(self) -> str:
+        return f"{self.definition_name} run {self.run_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.COMPLETED, RunStatus.FAILED)
+
+
+class StageStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    RETRYING = "retrying"
+
+
+FINAL_STAGE_STATUSES = (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.SKIPPED)
+
+
+class StageExecution(models.Model):
+    """One attempt at one node of a run; ``idempotency_key`` = ``run_id:node_id:attempt``."""
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="stage_executions")
+    node_id = models.CharField(max_length=128)
+    node_type = models.CharField(max_length=32)
+    attempt = models.PositiveIntegerField(default=1)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    status = models.CharField(
+        max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
+    )
+    task_id = models.CharField(max_length=255, blank=True, default="")
+    worker = models.CharField(max_length=255, blank=True, default="")
+    claim_token = models.CharField(max_length=36, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    output_snapshot = models.JSONField(default=dict, blank=True)
+    error_type = models.CharField(max_length=128, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    error_retryable = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "node_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_key} ({self.status})"

@@ -1,0 +1,96 @@
+"""The node contract: every node type implements ``BaseNodeHandler.execute``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class NodeType(Enum):
+    """Types of nodes in a pipeline."""
+
+    INGEST = "ingest"  # alert ingestion (creates Incident/Alert)
+    CONTEXT = "context"  # system context and health checks
+    INTELLIGENCE = "intelligence"  # analysis providers
+    NOTIFY = "notify"  # notification channels
+    TRANSFORM = "transform"  # data transformation
+    CONDITION = "condition"  # declarative branching
+
+
+@dataclass
+class NodeContext:
+    """What a node sees: the run's identity, its input and every earlier node's output."""
+
+    trace_id: str
+    run_id: str
+    incident_id: int | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    previous_outputs: dict[str, Any] = field(default_factory=dict)
+    environment: str = "production"
+    source: str = "unknown"
+    node_id: str = ""
+    attempt: int = 1
+
+    def get_previous(self, node_id: str) -> dict[str, Any]:
+        """Output of an earlier node (empty when it did not run)."""
+        return self.previous_outputs.get(node_id, {})
+
+
+@dataclass
+class NodeResult:
+    """What a node produced: JSON-serialisable output, and errors if it failed.
+
+    Errors listed here are permanent (a retry would not help); transient failures are raised
+    as ``RetryableNodeError`` instead. A condition node sets ``next_node`` to pick the branch.
+    """
+
+    node_id: str
+    node_type: str
+    output: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0
+    skipped: bool = False
+    skip_reason: str = ""
+    next_node: str | None = None
+
+    @property
+    def has_errors(self) -> bool:
+        return len(self.errors) > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "node_type": self.node_type,
+            "output": self.output,
+            "errors": self.errors,
+            "duration_ms": self.duration_ms,
+            "skipped": self.skipped,
+            "skip_reason": self.skip_reason,
+        }
+
+
+class BaseNodeHandler(ABC):
+    """One node type. Handlers are stateless; the engine builds one per execution."""
+
+    node_type: NodeType = NodeType.CONTEXT
+    name: str = "base"
+
+    @abstractmethod
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        """Run the node.
+
+        Returns a ``NodeResult`` whose ``output`` later nodes read by this node's id. Put
+        permanent failures in ``errors``; raise ``apps.orchestration.errors.NodeError`` (with
+        ``retryable=True`` for transient ones) when the engine should decide about a retry.
+        ``config`` is the node's ``config`` object with ``id`` added.
+        """
+
+    def validate_config(self, config: dict[str, Any]) -> list[str]:
+        """Problems with ``config`` as human-readable messages (empty when valid)."""
+        return []
+
+    def result(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        """An empty result for this node, for handlers to fill in."""
+        return NodeResult(node_id=config.get("id", ctx.node_id or self.name), node_type=self.name)

@@ -1,0 +1,16 @@
+"""PLACEHOLDER: the intelligence node arrives with its app; until then it fails permanently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.orchestration.errors import NodeError
+from apps.orchestration.nodes.base import BaseNodeHandler, NodeContext, NodeResult, NodeType
+
+
+class IntelligenceNodeHandler(BaseNodeHandler):
+    node_type = NodeType.INTELLIGENCE
+    name = "intelligence"
+
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        raise NodeError("the intelligence node is not available yet", retryable=False)

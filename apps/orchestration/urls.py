@@ -1,0 +1,3 @@
+"""Orchestration API URLs."""
+
+urlpatterns: list = []

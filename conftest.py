@@ -1,0 +1,34 @@
+"""Test-wide fixtures: real Redis, real PostgreSQL and real Celery worker processes.
+
+Integration tests (marked ``integration``) need Redis and PostgreSQL. Locally they skip when
+either is missing; with ``REQUIRE_INTEGRATION=1`` (CI) a missing service fails the run instead,
+so CI can never pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.services import postgres_available, redis_available, require_or_skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    needs = [item for item in items if item.get_closest_marker("integration")]
+    if not needs:
+        return
+    reasons = []
+    if not redis_available():
+        reasons.append("Redis on CELERY_BROKER_URL/TEST_REDIS_URL is not reachable")
+    if not postgres_available():
+        reasons.append("DATABASE_URL does not point at a reachable PostgreSQL")
+    if reasons:
+        for item in needs:
+            require_or_skip(item, "; ".join(reasons))
+
+
+@pytest.fixture(autouse=True)
+def _in_process_by_default(settings) -> None:
+    """Unit tests run nodes in-process; integration fixtures set the broker explicitly.
+    Outbound HTTP may reach the servers tests start on loopback."""
+    settings.CELERY_BROKER_URL = ""
+    settings.NOTIFY_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]

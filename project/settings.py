@@ -1,0 +1,161 @@
+"""Django settings, all read from the environment (see .env.example for every variable)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from project.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    parse_database_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY") or (
+    # A fixed development key only when debugging; production must set one.
+    "insecure-dev-key-change-me" if DEBUG or env_bool("DJANGO_ALLOW_DEV_SECRET", True) else ""
+)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "apps.alerts",
+    "apps.checkers",
+    "apps.intelligence",
+    "apps.notify",
+    "apps.orchestration",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": parse_database_url(
+        env_str("DATABASE_URL", "sqlite:///db.sqlite3"),
+        BASE_DIR,
+    )
+}
+if env_str("DATABASE_TEST_NAME"):
+    # Lets two test runs share one PostgreSQL server without clobbering each other.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets the webhook write while a worker reads; a busy timeout instead of "locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+
+# --- API and webhooks -------------------------------------------------------------------------
+API_AUTH_REQUIRED = env_bool("API_AUTH_REQUIRED", True)
+API_KEYS = env_list("API_KEYS")
+ALERTS_WEBHOOK_TOKEN = env_str("ALERTS_WEBHOOK_TOKEN")
+ALERTS_WEBHOOK_HMAC_SECRET = env_str("ALERTS_WEBHOOK_HMAC_SECRET")
+ALERTS_MAX_BODY_BYTES = env_int("ALERTS_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
+ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 6000, minimum=0)
+ALERTS_DEDUP_WINDOW_SECONDS = env_int("ALERTS_DEDUP_WINDOW_SECONDS", 60, minimum=0)
+ALERTS_DEFAULT_PIPELINE = env_str("ALERTS_DEFAULT_PIPELINE")
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(ALERTS_MAX_BODY_BYTES + 1024, 2_621_440)
+
+# --- Outbound notifications ---------------------------------------------------------------------
+NOTIFY_ALLOWED_HOSTS = env_list("NOTIFY_ALLOWED_HOSTS")
+NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0, minimum=0.1)
+
+# --- Intelligence -------------------------------------------------------------------------------
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
+INTELLIGENCE_TOKEN_BUDGET = env_int("INTELLIGENCE_TOKEN_BUDGET", 20000, minimum=0)
+
+# --- Checkers -----------------------------------------------------------------------------------
+CHECKERS_SKIP = env_list("CHECKERS_SKIP")
+CHECKERS_SKIP_ALL = env_bool("CHECKERS_SKIP_ALL", False)
+
+# --- Celery -------------------------------------------------------------------------------------
+# Unset broker = the embedded default: nodes run in-process, no server needed.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than any node timeout, so Redis does not redeliver a node that is still running.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+PIPELINE_RECOVERY_INTERVAL_SECONDS = env_int("PIPELINE_RECOVERY_INTERVAL_SECONDS", 30, minimum=1)
+PIPELINE_STALL_GRACE_SECONDS = env_int("PIPELINE_STALL_GRACE_SECONDS", 60, minimum=1)
+
+# --- Logging ------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"run_context": {"()": "apps.orchestration.logging.RunContextFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s "
+            "[trace_id=%(trace_id)s run_id=%(run_id)s] %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["run_context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING").upper()},
+    "loggers": {"apps": {"level": LOG_LEVEL, "propagate": True}},
+}
