@@ -32,3 +32,37 @@ def _in_process_by_default(settings) -> None:
     Outbound HTTP may reach the servers tests start on loopback."""
     settings.CELERY_BROKER_URL = ""
     settings.NOTIFY_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+
+@pytest.fixture
+def celery_on_test_redis(settings):
+    """Point this process's Celery app at the test Redis (an emptied database) and make the
+    engine publish to it."""
+    import redis
+
+    from tests.support.services import redis_url
+    from workers.app import app
+
+    url = redis_url()
+    redis.Redis.from_url(url).flushdb()
+    settings.CELERY_BROKER_URL = url
+    if app.conf.broker_url != url:
+        app.conf.broker_url = url
+        # Pools are built lazily from broker_url; drop them so the next publish uses the URL.
+        app._pool = None
+        app.amqp._producer_pool = None
+    yield app
+    redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture
+def test_node_types():
+    """Register the counting/flaky node types used by engine tests in this process too."""
+    from apps.orchestration import nodes
+    from tests.support.nodes import CountingNode, FlakyNode
+
+    nodes.register_node_handler("count", CountingNode)
+    nodes.register_node_handler("flaky", FlakyNode)
+    yield
+    nodes._NODE_HANDLERS.pop("count", None)
+    nodes._NODE_HANDLERS.pop("flaky", None)

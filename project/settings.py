@@ -136,6 +136,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 PIPELINE_RECOVERY_INTERVAL_SECONDS = env_int("PIPELINE_RECOVERY_INTERVAL_SECONDS", 30, minimum=1)
 PIPELINE_STALL_GRACE_SECONDS = env_int("PIPELINE_STALL_GRACE_SECONDS", 60, minimum=1)
+PIPELINE_EXTRA_NODE_HANDLERS = env_list("PIPELINE_EXTRA_NODE_HANDLERS")
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
 
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

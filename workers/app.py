@@ -15,11 +15,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 NODE_QUEUE_PREFIX = "nodes."
 NODE_TYPES_WITH_QUEUES = ("ingest", "context", "intelligence", "transform", "condition", "notify")
+# Node types added by operators (PIPELINE_EXTRA_NODE_HANDLERS) share one queue.
+EXTRA_NODES_QUEUE = NODE_QUEUE_PREFIX + "default"
 MAINTENANCE_QUEUE = "maintenance"
 
 app = Celery("alertpipes")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(NODE_QUEUE_PREFIX + t) for t in NODE_TYPES_WITH_QUEUES] + [
+    Queue(EXTRA_NODES_QUEUE),
     Queue(MAINTENANCE_QUEUE),
     Queue("celery"),
 ]
@@ -33,4 +36,8 @@ app.autodiscover_tasks(["apps.orchestration"])
 
 def queue_for_node(node_type: str, override: str | None = None) -> str:
     """The queue a node runs on: the node's own ``queue`` if set, else its type's queue."""
-    return override or NODE_QUEUE_PREFIX + node_type
+    if override:
+        return override
+    return (
+        NODE_QUEUE_PREFIX + node_type if node_type in NODE_TYPES_WITH_QUEUES else EXTRA_NODES_QUEUE
+    )
