@@ -57,12 +57,14 @@ def celery_on_test_redis(settings):
 
 @pytest.fixture
 def test_node_types():
-    """Register the counting/flaky node types used by engine tests in this process too."""
+    """Register the engine-test node types in this process; yields the in-process call counts."""
     from apps.orchestration import nodes
-    from tests.support.nodes import CountingNode, FlakyNode
+    from tests.support.nodes import IN_PROCESS_NODES, CountingNode, FlakyNode, InProcessNode
 
-    nodes.register_node_handler("count", CountingNode)
-    nodes.register_node_handler("flaky", FlakyNode)
-    yield
-    nodes._NODE_HANDLERS.pop("count", None)
-    nodes._NODE_HANDLERS.pop("flaky", None)
+    extra = {"count": CountingNode, "flaky": FlakyNode, **IN_PROCESS_NODES}
+    for name, handler in extra.items():
+        nodes.register_node_handler(name, handler)
+    InProcessNode.calls.clear()
+    yield InProcessNode.calls
+    for name in extra:
+        nodes._NODE_HANDLERS.pop(name, None)

@@ -68,6 +68,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_mapping(name: str) -> dict[str, str]:
+    """``key=value,key=value`` into a dict; an item without ``=`` is refused."""
+    result = {}
+    for item in env_list(name):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ImproperlyConfiguredEnv(f"{name}: {item!r} is not key=value")
+        result[key.strip()] = value.strip()
+    return result
+
+
 def parse_database_url(url: str, base_dir: Path) -> dict:
     """Turn ``sqlite:///path`` or ``postgres://user:pass@host:port/db`` into Django's dict."""
     parsed = urlparse(url)

@@ -10,6 +10,7 @@ from project.env import (
     env_float,
     env_int,
     env_list,
+    env_mapping,
     env_str,
     parse_database_url,
 )
@@ -100,6 +101,7 @@ ALERTS_MAX_BODY_BYTES = env_int("ALERTS_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
 ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 6000, minimum=0)
 ALERTS_DEDUP_WINDOW_SECONDS = env_int("ALERTS_DEDUP_WINDOW_SECONDS", 60, minimum=0)
 ALERTS_DEFAULT_PIPELINE = env_str("ALERTS_DEFAULT_PIPELINE")
+ALERTS_SOURCE_PIPELINES = env_mapping("ALERTS_SOURCE_PIPELINES")
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(ALERTS_MAX_BODY_BYTES + 1024, 2_621_440)
 
 # --- Outbound notifications ---------------------------------------------------------------------

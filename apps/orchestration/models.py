@@ -46,12 +46,15 @@ class PipelineDefinition(models.Model):
         return f"{self.name} (v{self.version})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        bumped = False
         if self.pk is not None:
             stored = type(self).objects.filter(pk=self.pk).values_list("config", flat=True).first()
             if stored is not None and stored != self.config:
+                # F() so two concurrent edits both count, whatever version each one loaded.
                 self.version = F("version") + 1
+                bumped = True
         super().save(*args, **kwargs)
-        if isinstance(self.version, F):
+        if bumped:
             self.refresh_from_db(fields=["version"])
 
     def get_nodes(self) -> list[dict[str, Any]]:

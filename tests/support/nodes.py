@@ -56,3 +56,68 @@ class FlakyNode(BaseNodeHandler):
             raise RetryableNodeError(f"transient failure {count}")
         result.output = {"executions": count, "attempt": ctx.attempt, "at": time.time()}
         return result
+
+
+class InProcessNode(BaseNodeHandler):
+    """Base of the in-process test nodes: they count executions in this process's memory."""
+
+    calls: dict[str, int] = {}
+
+    def bump(self, ctx: NodeContext) -> int:
+        key = f"{ctx.run_id}:{ctx.node_id}"
+        InProcessNode.calls[key] = InProcessNode.calls.get(key, 0) + 1
+        return InProcessNode.calls[key]
+
+
+class MemoryFlakyNode(InProcessNode):
+    name = "memflaky"
+
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        count = self.bump(ctx)
+        if count <= int(config.get("fail_times", 0)):
+            raise RetryableNodeError(f"transient failure {count}")
+        result = self.result(ctx, config)
+        result.output = {"executions": count}
+        return result
+
+
+class SleepNode(InProcessNode):
+    name = "sleep"
+
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        self.bump(ctx)
+        time.sleep(float(config.get("seconds", 0)))
+        result = self.result(ctx, config)
+        result.output = {"slept": config.get("seconds", 0)}
+        return result
+
+
+class BrokenNode(InProcessNode):
+    """A handler with a bug: raises something that is not a NodeError."""
+
+    name = "broken"
+
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        self.bump(ctx)
+        raise ValueError("handler bug")
+
+
+class FailingNode(InProcessNode):
+    """Reports a permanent failure in its result."""
+
+    name = "failing"
+
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        self.bump(ctx)
+        result = self.result(ctx, config)
+        result.errors.append("permanent failure")
+        result.output = {"partial": True}
+        return result
+
+
+IN_PROCESS_NODES = {
+    "memflaky": MemoryFlakyNode,
+    "sleep": SleepNode,
+    "broken": BrokenNode,
+    "failing": FailingNode,
+}
