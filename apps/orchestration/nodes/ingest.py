@@ -1,16 +1,127 @@
-"""PLACEHOLDER: the ingest node arrives with its app; until then it fails permanently."""
+"""The ingest node: the run's webhook payload becomes alerts and an incident.
+
+It hands *this* run's incident to later nodes through its output (``incident_id``), taken
+from what ``process_webhook`` touched, never from "the latest alert in the table", which
+under concurrent runs would belong to someone else.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import time
+from typing import TYPE_CHECKING, Any
 
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+
+from apps.alerts.drivers import DRIVER_REGISTRY
 from apps.orchestration.errors import NodeError
 from apps.orchestration.nodes.base import BaseNodeHandler, NodeContext, NodeResult, NodeType
 
+if TYPE_CHECKING:
+    from apps.alerts.services import ProcessingResult
+
+logger = logging.getLogger(__name__)
+
+# Keys the webhook/CLI wrapper may carry next to the real body: {"driver": ..., "payload": {...}}.
+_WRAPPER_KEYS = {"driver", "payload", "source"}
+
+
+def unwrap_payload(payload: Any) -> tuple[Any, str | None]:
+    """The alert body and the driver named next to it, for wrapped and bare payloads.
+
+    Only a dict whose keys are all wrapper keys counts as wrapped, so a bare generic alert
+    that happens to have a ``payload`` field is not mistaken for an envelope.
+    """
+    if (
+        isinstance(payload, dict)
+        and isinstance(payload.get("payload"), dict)
+        and set(payload) <= _WRAPPER_KEYS
+    ):
+        driver = payload.get("driver")
+        return payload["payload"], driver if isinstance(driver, str) and driver else None
+    return payload, None
+
+
+def _unknown_driver(name: Any) -> str:
+    return f"Unknown alert driver: {name!r}. Known drivers: {', '.join(DRIVER_REGISTRY)}"
+
 
 class IngestNodeHandler(BaseNodeHandler):
+    """Parses the run's payload and upserts alerts and incidents.
+
+    Driver: node config ``driver``, else the payload's ``driver``, else the run's source when
+    it names a driver (webhooks on ``/alerts/webhook/<source>/``), else auto-detection.
+    """
+
     node_type = NodeType.INGEST
     name = "ingest"
 
     def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
-        raise NodeError("the ingest node is not available yet", retryable=False)
+        started = time.perf_counter()
+        result = self.result(ctx, config)
+        body, wrapped_driver = unwrap_payload(ctx.payload)
+        driver = config.get("driver") or wrapped_driver
+        if not driver and ctx.source in DRIVER_REGISTRY:
+            driver = ctx.source
+        if driver and driver not in DRIVER_REGISTRY:
+            result.errors.append(_unknown_driver(driver))
+            result.duration_ms = (time.perf_counter() - started) * 1000
+            return result
+
+        # Imported here: node modules load before Django's app registry is ready.
+        from apps.alerts.services import AlertOrchestrator
+
+        try:
+            processed = AlertOrchestrator().process_webhook(body, driver=driver)
+        except (OperationalError, InterfaceError) as exc:
+            # The database is down or restarting: another attempt later can succeed.
+            raise NodeError(f"database unavailable while ingesting: {exc}", retryable=True) from exc
+        except IntegrityError as exc:
+            # Only reachable after repeated lost races; a fresh attempt sees the winner's rows.
+            raise NodeError(f"conflicting concurrent ingest: {exc}", retryable=True) from exc
+        except DatabaseError as exc:
+            raise NodeError(f"database error while ingesting: {exc}", retryable=False) from exc
+
+        result.output = self._output(processed)
+        result.errors.extend(processed.errors)
+        if processed.ignored:
+            # Later nodes need an incident; an ignored event gives them none.
+            result.errors.append(processed.ignored)
+        logger.info(
+            "ingested %s alerts from %s into incident %s",
+            len(processed.alerts),
+            processed.source or "unknown source",
+            processed.incident_id,
+            extra={"trace_id": ctx.trace_id, "run_id": ctx.run_id},
+        )
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    @staticmethod
+    def _output(processed: ProcessingResult) -> dict[str, Any]:
+        primary = processed.primary_alert
+        output: dict[str, Any] = {
+            "alerts_created": processed.alerts_created,
+            "alerts_updated": processed.alerts_updated,
+            "alerts_resolved": processed.alerts_resolved,
+            "incidents_created": processed.incidents_created,
+            "incidents_updated": processed.incidents_updated,
+            "source": processed.source,
+            "incident_id": processed.incident_id,
+            "incident_ids": processed.incident_ids,
+            "alert_fingerprint": primary.fingerprint if primary else None,
+            "severity": primary.severity if primary else None,
+            "status": primary.status if primary else None,
+            "alert_count": len(processed.alerts),
+        }
+        if processed.ignored:
+            output["ignored"] = processed.ignored
+        return output
+
+    def validate_config(self, config: dict[str, Any]) -> list[str]:
+        driver = config.get("driver")
+        if driver is None or driver == "":
+            return []
+        if not isinstance(driver, str) or driver not in DRIVER_REGISTRY:
+            return [_unknown_driver(driver)]
+        return []

@@ -1,0 +1,175 @@
+"""Grouping alerts into incidents, and the incident lifecycle.
+
+Rules (each one here, nowhere else):
+- a firing alert joins the active (open or acknowledged) incident of its source and group key;
+- a refiring alert rejoins its incident if that is still active, reopens it if it was resolved
+  (closed incidents are final: a new one is opened), else a new incident is opened;
+- an incident resolves when none of its alerts is firing any more;
+- severity only escalates while the incident is active;
+- acknowledged / unacknowledged events from the source move the incident between those states.
+
+Every function here runs inside the caller's transaction and locks the incident row first,
+so two workers touching one incident serialise instead of overwriting each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.alerts.drivers import AlertEvent, AlertStatus, NormalizedAlert, Severity
+from apps.alerts.models import Alert, Incident
+
+# Losing the race for a group's single active incident more often than this means something
+# other than a race is wrong; let the IntegrityError surface.
+MAX_GROUP_RETRIES = 5
+
+
+@dataclass
+class IncidentChanges:
+    """Which incidents one ``process_webhook`` call created or changed."""
+
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+
+    def mark_created(self, incident: Incident) -> None:
+        if incident.pk not in self.created:
+            self.created.append(incident.pk)
+
+    def mark_updated(self, incident: Incident) -> None:
+        if incident.pk not in self.created and incident.pk not in self.updated:
+            self.updated.append(incident.pk)
+
+
+def rank(severity: str) -> int:
+    return Severity(severity).rank
+
+
+def _locked(incident_id: int | None) -> Incident | None:
+    if incident_id is None:
+        return None
+    return Incident.objects.select_for_update().filter(pk=incident_id).first()
+
+
+def _active_for_group(source: str, group_key: str) -> Incident | None:
+    return (
+        Incident.objects.select_for_update()
+        .filter(source=source, group_key=group_key, status__in=Incident.ACTIVE_STATUSES)
+        .first()
+    )
+
+
+def _open_or_reopen(alert: Alert, previous: Incident | None, changes: IncidentChanges) -> Incident:
+    """The group's active incident, or the alert's resolved one reopened, or a new one.
+
+    The partial unique constraint allows one active incident per group; when another worker
+    opens it first our write fails, and the retry finds theirs and joins it.
+    """
+    for _attempt in range(MAX_GROUP_RETRIES):
+        active = _active_for_group(alert.source, alert.group_key)
+        if active is not None:
+            return active
+        try:
+            with transaction.atomic():
+                if (
+                    previous is not None
+                    and previous.status == Incident.Status.RESOLVED
+                    and previous.group_key == alert.group_key
+                ):
+                    previous.status = Incident.Status.OPEN
+                    previous.severity = alert.severity
+                    previous.resolved_at = None
+                    previous.acknowledged_at = None
+                    previous.save()
+                    changes.mark_updated(previous)
+                    return previous
+                incident = Incident.objects.create(
+                    title=alert.name[:500],
+                    description=alert.description,
+                    severity=alert.severity,
+                    source=alert.source,
+                    group_key=alert.group_key,
+                )
+                changes.mark_created(incident)
+                return incident
+        except IntegrityError:
+            if previous is not None:
+                previous.refresh_from_db()
+            continue
+    raise IntegrityError(
+        f"could not open an incident for {alert.source} group {alert.group_key!r} "
+        f"after {MAX_GROUP_RETRIES} attempts"
+    )
+
+
+def _apply_lifecycle_event(incident: Incident, event: AlertEvent) -> bool:
+    now = timezone.now()
+    if event is AlertEvent.ACKNOWLEDGED and incident.status == Incident.Status.OPEN:
+        incident.status = Incident.Status.ACKNOWLEDGED
+        incident.acknowledged_at = now
+        return True
+    if event is AlertEvent.UNACKNOWLEDGED and incident.status == Incident.Status.ACKNOWLEDGED:
+        incident.status = Incident.Status.OPEN
+        incident.acknowledged_at = None
+        return True
+    return False
+
+
+def attach_firing(
+    alert: Alert, normalized: NormalizedAlert, refired: bool, changes: IncidentChanges
+) -> Incident:
+    """Put a firing alert into its incident and update the incident; returns it (locked)."""
+    current = _locked(alert.incident_id)
+    if current is not None and current.is_active:
+        incident = current
+    else:
+        incident = _open_or_reopen(alert, current, changes)
+
+    dirty = False
+    if incident.is_active and rank(alert.severity) > rank(incident.severity):
+        incident.severity = alert.severity
+        dirty = True
+    if _apply_lifecycle_event(incident, normalized.event):
+        dirty = True
+    if dirty:
+        incident.save()
+    if alert.incident_id != incident.pk:
+        alert.incident = incident
+        alert.save(update_fields=["incident", "updated_at"])
+        dirty = True
+    if dirty or refired:
+        changes.mark_updated(incident)
+    return incident
+
+
+def attach_resolved(alert: Alert, changes: IncidentChanges) -> Incident | None:
+    """A resolved alert leaves its incident; the incident resolves once nothing fires.
+
+    An alert first seen already resolved has no incident: there is nothing to deal with.
+    """
+    incident = _locked(alert.incident_id)
+    if incident is None or not incident.is_active:
+        return incident
+    still_firing = (
+        incident.alerts.filter(status=AlertStatus.FIRING.value).exclude(pk=alert.pk).exists()
+    )
+    if not still_firing:
+        incident.status = Incident.Status.RESOLVED
+        incident.resolved_at = timezone.now()
+        incident.save()
+    changes.mark_updated(incident)
+    return incident
+
+
+def close_incident(incident_id: int) -> Incident | None:
+    """An operator closes an incident for good; later alerts of its group open a new one."""
+    with transaction.atomic():
+        incident = _locked(incident_id)
+        if incident is None or incident.status == Incident.Status.CLOSED:
+            return incident
+        incident.status = Incident.Status.CLOSED
+        incident.closed_at = timezone.now()
+        incident.save()
+        return incident

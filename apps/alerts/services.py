@@ -1,0 +1,292 @@
+"""Ingesting webhook payloads: parse with a driver, upsert alerts, group them into incidents.
+
+``AlertOrchestrator().process_webhook(payload, driver=None)`` is the one entry point (the
+ingest node, the CLI and tests call it); ``incident_summary(incident_id)`` is the shape later
+pipeline nodes (intelligence, notify) read an incident in.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.alerts.drivers import (
+    AlertEvent,
+    AlertStatus,
+    NormalizedAlert,
+    PayloadNotRecognizedError,
+    UnknownEventError,
+    parse_payload,
+)
+from apps.alerts.drivers.base import stable_fingerprint
+from apps.alerts.incidents import IncidentChanges, attach_firing, attach_resolved, rank
+from apps.alerts.models import Alert, AlertHistory, Incident
+
+logger = logging.getLogger(__name__)
+
+MAX_INSERT_RETRIES = 3
+
+
+@dataclass
+class TouchedAlert:
+    """One alert this call created or changed, and the incident it is in now."""
+
+    alert_id: int
+    fingerprint: str
+    name: str
+    status: str
+    severity: str
+    incident_id: int | None
+    change: str  # "created", "updated" or "resolved"
+
+
+@dataclass
+class ProcessingResult:
+    """What one ``process_webhook`` call did. Counts are for this call only."""
+
+    source: str = ""
+    alerts_created: int = 0
+    alerts_updated: int = 0
+    alerts_resolved: int = 0
+    incidents_created: int = 0
+    incidents_updated: int = 0
+    errors: list[str] = field(default_factory=list)
+    # Set when the source sent an event type we deliberately ignore (answered 2xx upstream).
+    ignored: str = ""
+    alerts: list[TouchedAlert] = field(default_factory=list)
+    incident_ids: list[int] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+    @property
+    def primary_alert(self) -> TouchedAlert | None:
+        """The most severe firing alert of this call (else the most severe one), first wins."""
+        if not self.alerts:
+            return None
+        firing = [a for a in self.alerts if a.status == AlertStatus.FIRING] or self.alerts
+        return max(firing, key=lambda a: rank(a.severity))  # max keeps the first of equals
+
+    @property
+    def incident_id(self) -> int | None:
+        """This call's incident: the primary alert's, else the first one touched."""
+        primary = self.primary_alert
+        if primary is not None and primary.incident_id is not None:
+            return primary.incident_id
+        return self.incident_ids[0] if self.incident_ids else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["incident_id"] = self.incident_id
+        return data
+
+
+def _fit(value: str, limit: int = 255) -> str:
+    """Keys longer than the column are hashed, not cut: cutting could merge distinct keys."""
+    return value if len(value) <= limit else f"h:{stable_fingerprint(value)}"
+
+
+class AlertOrchestrator:
+    """Turns webhook payloads into ``Alert`` rows and ``Incident`` groups."""
+
+    def process_webhook(self, payload: Any, driver: str | None = None) -> ProcessingResult:
+        """Parse ``payload`` (with the named driver, else auto-detected) and store it.
+
+        Payload problems (unknown driver, unrecognised format) are returned in ``errors``;
+        an event type the source sends but we do not handle is returned in ``ignored``.
+        Database errors propagate: the caller decides whether to retry. All alerts of one
+        payload are written in one transaction, so a failure leaves nothing half-written.
+        """
+        result = ProcessingResult(source=driver or "")
+        try:
+            chosen, normalized = parse_payload(payload, driver)
+        except KeyError as exc:
+            result.errors.append(str(exc.args[0]))
+            return result
+        except UnknownEventError as exc:
+            result.source = exc.source
+            result.ignored = exc.message
+            logger.info("ignored alert event: %s", exc.message)
+            return result
+        except PayloadNotRecognizedError as exc:
+            result.errors.append(exc.message)
+            return result
+        result.source = chosen.name
+
+        changes = IncidentChanges()
+        touched: list[tuple[int, TouchedAlert]] = []
+        # Lock rows in fingerprint order so two payloads sharing alerts cannot deadlock.
+        ordered = sorted(enumerate(normalized), key=lambda pair: pair[1].fingerprint)
+        with transaction.atomic():
+            for index, item in ordered:
+                touched.append((index, self._ingest_one(chosen.name, item, changes)))
+
+        result.alerts = [t for _, t in sorted(touched, key=lambda pair: pair[0])]
+        for t in result.alerts:
+            if t.change == "created":
+                result.alerts_created += 1
+            elif t.change == "resolved":
+                result.alerts_resolved += 1
+            else:
+                result.alerts_updated += 1
+            if t.incident_id is not None and t.incident_id not in result.incident_ids:
+                result.incident_ids.append(t.incident_id)
+        result.incidents_created = len(changes.created)
+        result.incidents_updated = len(changes.updated)
+        return result
+
+    def _lock_or_create(self, source: str, item: NormalizedAlert) -> tuple[Alert, bool]:
+        """The alert row, locked; created if new. A concurrent insert of the same
+        fingerprint makes ours fail on the unique constraint, and we lock theirs instead."""
+        fingerprint = _fit(item.fingerprint)
+        for _attempt in range(MAX_INSERT_RETRIES):
+            existing = (
+                Alert.objects.select_for_update()
+                .filter(source=source, fingerprint=fingerprint)
+                .first()
+            )
+            if existing is not None:
+                return existing, False
+            try:
+                with transaction.atomic():
+                    return Alert.objects.create(
+                        source=source,
+                        fingerprint=fingerprint,
+                        name=item.name[:500],
+                        status=item.status.value,
+                        severity=item.severity.value,
+                        description=item.description,
+                        labels=item.labels,
+                        annotations=item.annotations,
+                        raw_payload=item.raw,
+                        group_key=_fit(item.group_key or f"alert:{fingerprint}"),
+                        started_at=item.started_at or timezone.now(),
+                        ended_at=item.ended_at,
+                    ), True
+            except IntegrityError:
+                logger.info("alert %s:%s inserted concurrently; locking it", source, fingerprint)
+        raise IntegrityError(f"could not insert or find alert {source}:{fingerprint}")
+
+    def _ingest_one(
+        self, source: str, item: NormalizedAlert, changes: IncidentChanges
+    ) -> TouchedAlert:
+        alert, created = self._lock_or_create(source, item)
+        old_status, old_severity = ("", "") if created else (alert.status, alert.severity)
+        if not created:
+            self._update_alert(alert, item)
+        refired = old_status == AlertStatus.RESOLVED and alert.status == AlertStatus.FIRING
+
+        if alert.status == AlertStatus.FIRING:
+            incident: Incident | None = attach_firing(alert, item, refired, changes)
+        else:
+            incident = attach_resolved(alert, changes)
+
+        self._record_history(alert, incident, item, created, old_status, old_severity)
+        if created:
+            change = "created"
+        elif old_status == AlertStatus.FIRING and alert.status == AlertStatus.RESOLVED:
+            change = "resolved"
+        else:
+            change = "updated"
+        return TouchedAlert(
+            alert_id=alert.pk,
+            fingerprint=alert.fingerprint,
+            name=alert.name,
+            status=alert.status,
+            severity=alert.severity,
+            incident_id=incident.pk if incident is not None else None,
+            change=change,
+        )
+
+    def _update_alert(self, alert: Alert, item: NormalizedAlert) -> None:
+        was_resolved = alert.status == AlertStatus.RESOLVED
+        alert.name = item.name[:500] or alert.name
+        alert.description = item.description or alert.description
+        alert.labels = item.labels or alert.labels
+        alert.annotations = item.annotations or alert.annotations
+        alert.raw_payload = item.raw
+        alert.group_key = _fit(item.group_key) if item.group_key else alert.group_key
+        if item.status is AlertStatus.FIRING:
+            # Resolution messages rarely carry a meaningful severity; firing ones do.
+            alert.severity = item.severity.value
+            if was_resolved:
+                alert.started_at = item.started_at or timezone.now()
+            alert.started_at = alert.started_at or item.started_at or timezone.now()
+            alert.ended_at = None
+        else:
+            alert.ended_at = item.ended_at or alert.ended_at or timezone.now()
+        alert.status = item.status.value
+        alert.save()
+
+    def _record_history(
+        self,
+        alert: Alert,
+        incident: Incident | None,
+        item: NormalizedAlert,
+        created: bool,
+        old_status: str,
+        old_severity: str,
+    ) -> None:
+        events: list[str] = []
+        if created:
+            events.append(AlertHistory.Event.CREATED)
+        elif old_status != alert.status:
+            events.append(alert.status)  # "firing" or "resolved"
+        if not created and old_severity != alert.severity:
+            events.append(AlertHistory.Event.SEVERITY_CHANGED)
+        if item.event is AlertEvent.ACKNOWLEDGED:
+            events.append(AlertHistory.Event.ACKNOWLEDGED)
+        elif item.event is AlertEvent.UNACKNOWLEDGED:
+            events.append(AlertHistory.Event.UNACKNOWLEDGED)
+        AlertHistory.objects.bulk_create(
+            AlertHistory(
+                alert=alert,
+                incident=incident,
+                event=event,
+                old_status=old_status,
+                new_status=alert.status,
+                old_severity=old_severity,
+                new_severity=alert.severity,
+            )
+            for event in events
+        )
+
+
+def incident_summary(incident_id: int) -> dict[str, Any] | None:
+    """An incident and its alerts as plain JSON-safe data, or ``None`` if it does not exist.
+
+    The shape other nodes rely on: ``id, title, status, severity, description, source,
+    created_at`` (ISO) and ``alerts`` (``name, fingerprint, status, severity, description,
+    labels, annotations, started_at``).
+    """
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None:
+        return None
+    alerts = incident.alerts.order_by("received_at", "id")
+    return {
+        "id": incident.pk,
+        "title": incident.title,
+        "status": incident.status,
+        "severity": incident.severity,
+        "description": incident.description,
+        "source": incident.source,
+        "created_at": incident.created_at.isoformat(),
+        "alerts": [
+            {
+                "name": a.name,
+                "fingerprint": a.fingerprint,
+                "status": a.status,
+                "severity": a.severity,
+                "description": a.description,
+                "labels": a.labels,
+                "annotations": a.annotations,
+                "started_at": a.started_at.isoformat() if a.started_at else None,
+            }
+            for a in alerts
+        ],
+    }
