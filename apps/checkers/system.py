@@ -1,0 +1,92 @@
+"""A snapshot of the host for pipeline context: cpu, memory, disk and top processes.
+
+Unlike checkers this grades nothing; it gives later nodes (intelligence, notify templates)
+the raw figures, in the shape the seed's ``context`` node produced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psutil
+
+from apps.checkers.checkers.units import gib
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_METRICS = ("cpu", "memory", "disk", "processes")
+DEFAULT_INCLUDE = ["cpu", "memory", "disk"]
+
+
+def _cpu(_: dict[str, Any]) -> dict[str, Any]:
+    per_cpu = psutil.cpu_percent(interval=0.1, percpu=True)
+    return {
+        "percent": round(sum(per_cpu) / len(per_cpu), 1),
+        "per_cpu": per_cpu,
+        "count": psutil.cpu_count(logical=False),
+        "count_logical": psutil.cpu_count(logical=True),
+    }
+
+
+def _memory(_: dict[str, Any]) -> dict[str, Any]:
+    mem = psutil.virtual_memory()
+    return {
+        "total_gb": gib(mem.total),
+        "available_gb": gib(mem.available),
+        "used_gb": gib(mem.used),
+        "percent": mem.percent,
+    }
+
+
+def _disk(options: dict[str, Any]) -> dict[str, Any]:
+    path = options.get("disk_path", "/")
+    usage = psutil.disk_usage(path)
+    return {
+        "path": path,
+        "total_gb": gib(usage.total),
+        "used_gb": gib(usage.used),
+        "free_gb": gib(usage.free),
+        "percent": usage.percent,
+    }
+
+
+def _processes(options: dict[str, Any]) -> list[dict[str, Any]]:
+    top = options.get("top_processes", 5)
+    procs = [
+        {
+            "pid": p.info["pid"],
+            "name": p.info["name"],
+            "cpu_percent": p.info["cpu_percent"],
+            "memory_percent": round(p.info["memory_percent"] or 0.0, 2),
+        }
+        for p in psutil.process_iter(["pid", "name", "cpu_percent", "memory_percent"])
+    ]
+    # By memory: cpu_percent of a first sample is 0.0 for every process, memory is real.
+    procs.sort(key=lambda p: p["memory_percent"], reverse=True)
+    return procs[:top]
+
+
+_COLLECTORS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "cpu": _cpu,
+    "memory": _memory,
+    "disk": _disk,
+    "processes": _processes,
+}
+
+
+def collect_system(include: Sequence[str], **options: Any) -> dict[str, Any]:
+    """``{item: figures}`` for each of ``include``.
+
+    Options: ``disk_path`` (default ``/``), ``top_processes`` (default 5). An item that
+    cannot be read becomes ``{"error": "..."}`` so the others are still reported.
+    """
+    system: dict[str, Any] = {}
+    for item in include:
+        try:
+            system[item] = _COLLECTORS[item](options)
+        except (OSError, psutil.Error) as exc:
+            logger.warning("cannot collect %s: %s", item, exc)
+            system[item] = {"error": f"{type(exc).__name__}: {exc}"}
+    return system
