@@ -1,11 +1,25 @@
-"""PLACEHOLDER: the intelligence node arrives with its app; until then it fails permanently."""
+"""The intelligence node: analyse the run's incident and earlier outputs with a provider.
+
+Config (seed format)::
+
+    {"provider": "openai", "provider_config": {"model": "gpt-4o-mini", "timeout": 20}}
+
+Output: ``provider``, ``recommendations``, ``count``, ``summary``, ``description``, plus
+``provider_used``, ``fallback_used``/``fallback_reason`` when an AI provider fell back to the
+local rules, ``exchange`` (the redacted prompt and reply) and ``tokens_used`` for the run's
+token budget.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from apps.orchestration.errors import NodeError
 from apps.orchestration.nodes.base import BaseNodeHandler, NodeContext, NodeResult, NodeType
+
+logger = logging.getLogger(__name__)
 
 
 class IntelligenceNodeHandler(BaseNodeHandler):
@@ -13,4 +27,61 @@ class IntelligenceNodeHandler(BaseNodeHandler):
     name = "intelligence"
 
     def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
-        raise NodeError("the intelligence node is not available yet", retryable=False)
+        # Imported here: node handlers load with the orchestration app, providers with theirs.
+        from apps.intelligence.context import AnalysisContext, load_incident
+        from apps.intelligence.errors import ProviderConfigError, ProviderError
+        from apps.intelligence.providers import get_provider
+
+        started = time.perf_counter()
+        result = self.result(ctx, config)
+        problems = self.validate_config(config)
+        if problems:
+            result.errors.extend(problems)
+            return result
+        provider_name = config["provider"]
+        try:
+            provider = get_provider(provider_name, **(config.get("provider_config") or {}))
+        except ProviderConfigError as exc:
+            result.errors.append(f"Invalid provider_config: {exc.message}")
+            return result
+
+        incident = load_incident(ctx.incident_id)
+        context = AnalysisContext.from_outputs(
+            ctx.previous_outputs, trace_id=ctx.trace_id, run_id=ctx.run_id
+        )
+        try:
+            analysis = provider.analyze(incident, context)
+        except ProviderError as exc:
+            # Only reached with provider_config.fallback = false: let the engine decide.
+            raise NodeError(
+                f"Intelligence provider {provider_name} failed: {exc.message}",
+                retryable=exc.retryable,
+            ) from exc
+
+        output = analysis.to_dict()
+        output["incident_id"] = ctx.incident_id
+        output["incident_found"] = incident is not None if ctx.incident_id is not None else None
+        result.output = output
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        logger.info(
+            "intelligence node %s: %s recommendations from %s%s",
+            result.node_id,
+            output["count"],
+            output["provider_used"],
+            " (fallback)" if output["fallback_used"] else "",
+            extra={"trace_id": ctx.trace_id, "run_id": ctx.run_id},
+        )
+        return result
+
+    def validate_config(self, config: dict[str, Any]) -> list[str]:
+        from apps.intelligence.providers import PROVIDERS
+
+        if "provider" not in config:
+            return ["Missing required field: provider"]
+        provider = config["provider"]
+        if provider not in PROVIDERS:
+            return [f"Unknown provider: {provider}. Available: {list(PROVIDERS.keys())}"]
+        provider_config = config.get("provider_config") or {}
+        if not isinstance(provider_config, dict):
+            return ["provider_config must be an object"]
+        return PROVIDERS[provider].validate_config(provider_config)

@@ -1,0 +1,199 @@
+"""Shared mechanics of the AI providers: prompt, budget, record, validation and fallback.
+
+A concrete AI provider only implements ``_complete`` (send the messages, return the reply text
+and token usage, translate its SDK's exceptions into ``ProviderError``) and ``_api_key``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django.conf import settings
+
+from apps.intelligence.context import AnalysisContext
+from apps.intelligence.errors import BudgetExceededError, ProviderError, ProviderResponseError
+from apps.intelligence.prompts import build_messages, estimate_tokens, parse_reply
+from apps.intelligence.providers.base import (
+    LIVE_OPTIONS,
+    BaseProvider,
+    Option,
+    non_negative,
+    positive,
+)
+from apps.intelligence.providers.local import LocalProvider
+from apps.intelligence.recommendations import Analysis
+from apps.intelligence.redaction import redact, redact_text
+from apps.intelligence.system import with_live_system
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_TOKENS = 1024
+DEFAULT_MAX_RETRIES = 1
+# Below this many completion tokens a structured answer cannot fit: refuse rather than truncate.
+MIN_COMPLETION_TOKENS = 128
+
+AI_OPTIONS: dict[str, Option] = {
+    "model": Option((str,), "Model name"),
+    "api_key": Option((str,), "API key (prefer the environment setting)"),
+    "base_url": Option((str,), "API base URL"),
+    "timeout": Option((int, float), "Seconds to wait for a reply", positive, "positive"),
+    "max_tokens": Option((int,), "Completion token limit", positive, "positive"),
+    "max_retries": Option((int,), "SDK retries on 429/5xx/timeouts", non_negative, ">= 0"),
+    "token_budget": Option(
+        (int,), "Tokens the run may spend (INTELLIGENCE_TOKEN_BUDGET)", non_negative, ">= 0"
+    ),
+    "temperature": Option((int, float), "Sampling temperature", non_negative, ">= 0"),
+    "fallback": Option((bool,), "Fall back to the local provider on failure (default true)"),
+    "local": Option((dict,), "provider_config of the local fallback"),
+    **LIVE_OPTIONS,
+}
+
+
+@dataclass
+class Completion:
+    """A model's raw reply."""
+
+    text: str
+    model: str
+    usage: dict[str, int]
+    truncated: bool = False  # stopped at max_tokens: the JSON is almost surely incomplete
+
+
+class AIProvider(BaseProvider):
+    """An LLM-backed provider; falls back to ``local`` when the model cannot answer."""
+
+    options: ClassVar[dict[str, Option]] = AI_OPTIONS
+
+    @abstractmethod
+    def _api_key(self) -> str:
+        """The API key from config or settings; ``MissingAPIKeyError`` when there is none."""
+
+    @abstractmethod
+    def _complete(
+        self, messages: list[dict[str, str]], *, api_key: str, model: str, max_tokens: int
+    ) -> Completion:
+        """Send ``messages``; raise ``ProviderError`` subclasses on every failure."""
+
+    @abstractmethod
+    def _default_model(self) -> str:
+        """The model used when the config names none."""
+
+    def _check_config(self) -> None:
+        """Raise ``ProviderConfigError`` for settings that make a request pointless."""
+
+    def _model(self) -> str:
+        return str(self.config.get("model") or self._default_model())
+
+    def _secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.config.get("api_key"),) if s)
+
+    def analyze(self, incident: dict[str, Any] | None, context: AnalysisContext) -> Analysis:
+        model = self._model()
+        context, _ = with_live_system(context, incident, self.config)
+        messages = build_messages(incident, context, self._secrets())
+        exchange: dict[str, Any] = {"model": model, "messages": messages, "sent": False}
+        started = time.monotonic()
+        try:
+            analysis = self._ask(incident, context, messages, model, exchange)
+        except ProviderError as exc:
+            exchange["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
+            exchange["error"] = redact(exc.to_dict(), self._secrets() + self._key_or_empty())
+            if self.config.get("fallback") is False:
+                raise
+            logger.warning(
+                "intelligence provider %s failed (%s), falling back to local: %s",
+                self.name,
+                exc.code,
+                exc.message,
+                extra={"trace_id": context.trace_id, "run_id": context.run_id},
+            )
+            analysis = LocalProvider(**(self.config.get("local") or {})).analyze(incident, context)
+            analysis.provider = self.name
+            analysis.provider_used = "local"
+            analysis.model = model
+            analysis.fallback_used = True
+            analysis.fallback_reason = exchange["error"]["message"]
+            analysis.error = exchange["error"]
+            analysis.tokens_used = int(exchange.get("usage", {}).get("total_tokens", 0))
+            analysis.usage = exchange.get("usage")
+        else:
+            exchange["duration_ms"] = round((time.monotonic() - started) * 1000, 1)
+        analysis.exchange = exchange
+        return analysis
+
+    def _ask(
+        self,
+        incident: dict[str, Any] | None,
+        context: AnalysisContext,
+        messages: list[dict[str, str]],
+        model: str,
+        exchange: dict[str, Any],
+    ) -> Analysis:
+        api_key = self._api_key()
+        self._check_config()
+        # Redact again with the resolved key: it may come from settings, not the config.
+        messages = redact(messages, (api_key,))
+        exchange["messages"] = messages
+        max_tokens = self._max_tokens_within_budget(messages, context)
+        exchange["max_tokens"] = max_tokens
+        exchange["sent"] = True
+        completion = self._complete(messages, api_key=api_key, model=model, max_tokens=max_tokens)
+        secrets = self._secrets() + (api_key,)
+        exchange["reply"] = redact_text(completion.text, secrets)
+        exchange["usage"] = completion.usage
+        if completion.truncated:
+            raise ProviderResponseError(
+                f"{self.name}: the reply was cut off at max_tokens={max_tokens}"
+            )
+        summary, recs = parse_reply(completion.text)
+        for rec in recs:
+            # The model may echo anything it was sent; recorded output must stay clean.
+            rec.title = redact_text(rec.title, secrets)
+            rec.description = redact_text(rec.description, secrets)
+            rec.details = redact(rec.details, secrets)
+            rec.actions = [redact_text(a, secrets) for a in rec.actions]
+        return Analysis(
+            provider=self.name,
+            recommendations=recs,
+            summary=redact_text(summary, secrets),
+            model=completion.model or model,
+            usage=completion.usage,
+            tokens_used=int(completion.usage.get("total_tokens", 0)),
+        )
+
+    def _key_or_empty(self) -> tuple[str, ...]:
+        try:
+            return (self._api_key(),)
+        except ProviderError:
+            return ()
+
+    def _max_tokens_within_budget(
+        self, messages: list[dict[str, str]], context: AnalysisContext
+    ) -> int:
+        """The completion limit the run's remaining token budget allows."""
+        budget = self.config.get("token_budget")
+        if budget is None:
+            budget = settings.INTELLIGENCE_TOKEN_BUDGET
+        remaining = budget - context.tokens_used
+        prompt_tokens = estimate_tokens(messages)
+        wanted = int(self.config.get("max_tokens") or DEFAULT_MAX_TOKENS)
+        allowed = min(wanted, remaining - prompt_tokens)
+        if allowed < min(wanted, MIN_COMPLETION_TOKENS):
+            raise BudgetExceededError(
+                f"Token budget exceeded: the prompt needs ~{prompt_tokens} tokens plus "
+                f"{min(wanted, MIN_COMPLETION_TOKENS)} for the reply, but only "
+                f"{max(remaining, 0)} of {budget} remain in this run"
+            )
+        return allowed
+
+    def _timeout(self) -> float:
+        return float(self.config.get("timeout") or DEFAULT_TIMEOUT)
+
+    def _max_retries(self) -> int:
+        retries = self.config.get("max_retries")
+        return DEFAULT_MAX_RETRIES if retries is None else int(retries)
