@@ -1,16 +1,158 @@
-"""PLACEHOLDER: the notify node arrives with its app; until then it fails permanently."""
+"""The notify node: send the run's outcome to notification channels, at most once each.
+
+Config (all optional): ``channels`` (stored channel names), ``driver``/``drivers`` (every
+active channel of those drivers), ``driver_config`` (an inline, unstored channel of
+``driver``), ``title``, ``message``, ``severity``, ``channel`` (Slack channel override).
+With none of ``channels``/``driver``/``drivers``, every active channel is used.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from apps.orchestration.errors import NodeError
 from apps.orchestration.nodes.base import BaseNodeHandler, NodeContext, NodeResult, NodeType
 
+logger = logging.getLogger(__name__)
+
+SUCCEEDED = ("sent", "already_sent")
+
+
+def load_incident(incident_id: int | None) -> dict[str, Any] | None:
+    """The incident summary from the alerts app, or None."""
+    if incident_id is None:
+        return None
+    # Imported here: the alerts app may import orchestration, and a missing summary
+    # service must not stop notifications going out without the incident's details.
+    try:
+        from apps.alerts.services import incident_summary
+    except ImportError:
+        logger.warning(
+            "apps.alerts.services.incident_summary unavailable; incident %s omitted", incident_id
+        )
+        return None
+    return incident_summary(incident_id)
+
 
 class NotifyNodeHandler(BaseNodeHandler):
+    """Sends to each matching active channel and records each delivery in the ledger."""
+
     node_type = NodeType.NOTIFY
     name = "notify"
 
+    def validate_config(self, config: dict[str, Any]) -> list[str]:
+        from apps.notify.drivers import DRIVER_REGISTRY, get_driver
+        from apps.notify.message import SEVERITIES, normalize_severity
+
+        errors: list[str] = []
+        driver = config.get("driver")
+        if driver is not None and not isinstance(driver, str):
+            errors.append("driver must be a string")
+        drivers = config.get("drivers")
+        if drivers is not None and not (
+            isinstance(drivers, list) and all(isinstance(d, str) for d in drivers)
+        ):
+            errors.append("drivers must be a list of driver names")
+        names = [driver] if isinstance(driver, str) else []
+        names += drivers if isinstance(drivers, list) else []
+        for name in names:
+            if isinstance(name, str) and name not in DRIVER_REGISTRY:
+                errors.append(f"Unknown driver: {name}. Available: {list(DRIVER_REGISTRY)}")
+        channels = config.get("channels")
+        if channels is not None and not (
+            isinstance(channels, list) and all(isinstance(c, str) for c in channels)
+        ):
+            errors.append("channels must be a list of channel names")
+        inline = config.get("driver_config")
+        if inline is not None:
+            if not isinstance(inline, dict):
+                errors.append("driver_config must be an object")
+            elif not isinstance(driver, str) or driver not in DRIVER_REGISTRY:
+                errors.append("driver_config needs a known driver")
+            else:
+                errors += [
+                    f"driver_config: {e}" for e in get_driver(driver).validate_config(inline)
+                ]
+        severity = config.get("severity")
+        if severity and normalize_severity(severity, default="") not in SEVERITIES:
+            errors.append(f"severity must be one of {', '.join(SEVERITIES)}")
+        for key in ("title", "message", "channel"):
+            if config.get(key) is not None and not isinstance(config[key], str):
+                errors.append(f"{key} must be a string")
+        return errors
+
     def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
-        raise NodeError("the notify node is not available yet", retryable=False)
+        from apps.notify.compose import build_message
+        from apps.notify.dispatch import deliver, requested_drivers, select_targets
+
+        started = time.perf_counter()
+        result = self.result(ctx, config)
+        node_id = ctx.node_id or result.node_id
+        drivers = requested_drivers(config)
+        output: dict[str, Any] = {
+            "driver": drivers[0] if len(drivers) == 1 else None,
+            "drivers": drivers,
+            "channels_attempted": [],
+            "channels_succeeded": [],
+            "channels_failed": [],
+            "deliveries": [],
+            "status": "failed",
+        }
+        result.output = output
+        problems = self.validate_config(config)
+        if problems:
+            result.errors.extend(problems)
+            return self._finish(result, started)
+
+        targets, problems = select_targets(config)
+        result.errors.extend(problems)
+        if not targets:
+            output["status"] = "failed" if problems else "no_channels"
+            if not problems:
+                logger.info("notify node %s: no channel configured or matching", node_id)
+            return self._finish(result, started)
+
+        message = build_message(
+            config,
+            run_id=ctx.run_id,
+            trace_id=ctx.trace_id,
+            source=ctx.source,
+            environment=ctx.environment,
+            incident=load_incident(ctx.incident_id),
+            previous_outputs=ctx.previous_outputs,
+            node_id=node_id,
+        )
+        deliveries = [
+            deliver(target, message, run_id=ctx.run_id, node_id=node_id) for target in targets
+        ]
+        output["deliveries"] = [
+            {k: d[k] for k in ("channel", "driver", "status", "error")} for d in deliveries
+        ]
+        output["channels_attempted"] = [d["channel"] for d in deliveries]
+        output["channels_succeeded"] = [
+            d["channel"] for d in deliveries if d["status"] in SUCCEEDED
+        ]
+        failed = [d for d in deliveries if d["status"] not in SUCCEEDED]
+        output["channels_failed"] = [d["channel"] for d in failed]
+
+        # Channels already sent by an earlier attempt were not attempted now; if everything
+        # this attempt tried failed transiently, a retry can only help (the ledger skips
+        # what was sent), so the engine decides.
+        tried = [d for d in deliveries if d["status"] != "already_sent"]
+        if tried and all(d["status"] != "sent" and d["retryable"] for d in tried) and not problems:
+            summary = "; ".join(f"{d['channel']}: {d['error']}" for d in tried)
+            raise NodeError(f"all notification channels failed: {summary}", retryable=True)
+
+        result.errors.extend(f"{d['channel']} ({d['driver']}): {d['error']}" for d in failed)
+        if not failed and not problems:
+            output["status"] = "sent"
+        elif output["channels_succeeded"]:
+            output["status"] = "partial"
+        return self._finish(result, started)
+
+    @staticmethod
+    def _finish(result: NodeResult, started: float) -> NodeResult:
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        return result

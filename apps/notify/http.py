@@ -1,0 +1,134 @@
+"""The one outbound HTTP helper every notify driver uses.
+
+It owns the policy drivers must not re-invent: a timeout on every request
+(``NOTIFY_HTTP_TIMEOUT``), the private-address guard, no redirects (a redirect could lead a
+guarded request to an unguarded host), and the classification of failures: timeouts,
+connection errors, 429 and 5xx are retryable; other 4xx and 3xx are permanent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+
+from apps.notify.errors import NotifyError
+from apps.notify.netguard import ensure_host_allowed
+
+logger = logging.getLogger(__name__)
+
+BODY_EXCERPT = 500
+ALLOWED_METHODS = ("POST", "PUT", "PATCH")
+
+
+@dataclass
+class HttpResponse:
+    """What a driver needs from a successful response."""
+
+    status_code: int
+    text: str
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+    def summary(self) -> dict[str, Any]:
+        return {"status_code": self.status_code, "body": self.text[:BODY_EXCERPT]}
+
+
+def validate_url(url: str) -> list[str]:
+    """Problems with ``url`` as a notification target (scheme and host only: the address
+    guard runs at send time, when DNS answers are current)."""
+    if not isinstance(url, str) or not url.strip():
+        return ["must be a non-empty URL"]
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        return [f"must be an http:// or https:// URL, got {url!r}"]
+    if not parts.hostname:
+        return [f"has no host: {url!r}"]
+    try:
+        _ = parts.port
+    except ValueError:
+        return [f"has an invalid port: {url!r}"]
+    return []
+
+
+def _without_secrets(text: str, url: str) -> str:
+    """``text`` with the URL's path and query masked: webhook URLs carry their secret there,
+    and requests puts the URL into its exception messages."""
+    parts = urlsplit(url)
+    for secret in (parts.query, parts.path):
+        if secret and secret != "/":
+            text = text.replace(secret, "/****" if secret.startswith("/") else "****")
+    return text
+
+
+def send_json(
+    url: str,
+    body: Any,
+    *,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    """Send ``body`` as JSON and return the response when its status is 2xx.
+
+    Raises ``NotifyError`` (``retryable`` set as described in the module docstring) for
+    anything else, including a refused address, before a byte is sent.
+    """
+    method = method.upper()
+    if method not in ALLOWED_METHODS:
+        raise NotifyError(f"HTTP method {method} is not allowed", retryable=False)
+    problems = validate_url(url)
+    if problems:
+        raise NotifyError(f"URL {problems[0]}", retryable=False)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    ensure_host_allowed(host, parts.port or (443 if parts.scheme == "https" else 80))
+
+    timeout = float(settings.NOTIFY_HTTP_TIMEOUT)
+    data = json.dumps(body, default=str).encode()
+    all_headers = {"Content-Type": "application/json", "User-Agent": "alertpipes-notify/1"}
+    all_headers.update(headers or {})
+    session = requests.Session()
+    # Proxies and .netrc credentials from the environment would bypass the guard's view of
+    # the destination and could leak credentials to a channel's host.
+    session.trust_env = False
+    try:
+        response = session.request(
+            method, url, data=data, headers=all_headers, timeout=timeout, allow_redirects=False
+        )
+    except requests.Timeout as exc:
+        raise NotifyError(f"{host}: no answer within {timeout:g}s", retryable=True) from exc
+    except requests.ConnectionError as exc:
+        reason = _without_secrets(str(exc), url)
+        raise NotifyError(f"{host}: connection failed: {reason}", retryable=True) from exc
+    except requests.RequestException as exc:
+        reason = _without_secrets(str(exc), url)
+        raise NotifyError(f"{host}: request failed: {reason}", retryable=False) from exc
+    finally:
+        session.close()
+
+    status = response.status_code
+    text = response.text[:BODY_EXCERPT]
+    if 200 <= status < 300:
+        logger.debug("notify %s %s -> %s", method, host, status)
+        return HttpResponse(status_code=status, text=response.text)
+    if 300 <= status < 400:
+        raise NotifyError(
+            f"{host}: HTTP {status} redirect to {response.headers.get('Location', '?')!r} "
+            "not followed",
+            retryable=False,
+        )
+    if status == 429 or status >= 500:
+        retry_after = response.headers.get("Retry-After")
+        hint = f" (Retry-After: {retry_after})" if retry_after else ""
+        raise NotifyError(f"{host}: HTTP {status}{hint}: {text}", retryable=True)
+    raise NotifyError(f"{host}: HTTP {status}: {text}", retryable=False)
