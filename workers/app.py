@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -31,7 +31,32 @@ app.conf.task_routes = {
     "orchestration.recover_stalled_runs": {"queue": MAINTENANCE_QUEUE},
     "orchestration.run_scheduled_pipeline": {"queue": MAINTENANCE_QUEUE},
 }
+# Celery's Django fixup closes the database connection before and after every task unless
+# this is set: a reconnect per node cost more than the node itself. Connections are kept and
+# closed the way Django closes them per request instead (see below).
+app.conf.CELERY_DB_REUSE_MAX = 1_000_000
 app.autodiscover_tasks(["apps.orchestration"])
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_connections(**kwargs: object) -> None:
+    """Drop connections that errored or outlived CONN_MAX_AGE, as Django does per request."""
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+# Beat's default schedule. django-celery-beat's DatabaseScheduler copies it into its tables
+# at start, where operators can see it next to their own schedules.
+RECOVERY_TASK_NAME = "orchestration.recover_stalled_runs"
+app.conf.beat_schedule = {
+    "pipeline-recovery": {
+        "task": RECOVERY_TASK_NAME,
+        "schedule": float(os.environ.get("PIPELINE_RECOVERY_INTERVAL_SECONDS", "30")),
+        "options": {"queue": MAINTENANCE_QUEUE, "expires": 60},
+    }
+}
 
 
 def queue_for_node(node_type: str, override: str | None = None) -> str:

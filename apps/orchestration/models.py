@@ -100,7 +100,14 @@ class PipelineRun(models.Model):
         null=True, blank=True, help_text="When the current node must have progressed by."
     )
     dispatch_count = models.PositiveIntegerField(default=0)
-    incident_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    incident = models.ForeignKey(
+        "alerts.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pipeline_runs",
+        help_text="Set by the ingest node (or given when the run starts).",
+    )
     error_type = models.CharField(max_length=128, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -147,8 +147,11 @@ def definition_execute(request: HttpRequest, name: str) -> JsonResponse:
     if errors:
         return error("Pipeline definition invalid", 400, errors=errors)
     incident_id = body.get("incident_id")
-    if incident_id is not None and not isinstance(incident_id, int):
-        return error("incident_id must be an integer", 400)
+    if incident_id is not None:
+        from apps.alerts.models import Incident
+
+        if not isinstance(incident_id, int) or not Incident.objects.filter(pk=incident_id).exists():
+            return error(f"incident_id {incident_id!r} is not an existing incident", 400)
     args = {
         "payload": body.get("payload", {}),
         "source": str(body.get("source", "api")),

@@ -1,0 +1,90 @@
+"""Running a claimed node: skip rules, the handler under its timeout, typed outcomes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError
+
+from apps.orchestration import conditions
+from apps.orchestration.engine.claim import Claim
+from apps.orchestration.engine.policy import NodePolicy
+from apps.orchestration.errors import NodeError, NodeTimeoutError
+from apps.orchestration.models import FINAL_STAGE_STATUSES, PipelineRun, StageExecution
+from apps.orchestration.nodes import NodeContext, NodeResult, get_node_handler
+from apps.orchestration.timeouts import deadline
+
+logger = logging.getLogger(__name__)
+
+
+def previous_results(run: PipelineRun) -> dict[str, dict[str, Any]]:
+    """The recorded result of every node that has finished so far, by node id."""
+    rows = StageExecution.objects.filter(run_id=run.pk, status__in=FINAL_STAGE_STATUSES)
+    return dict(rows.values_list("node_id", "output_snapshot"))
+
+
+def skip_reason(node: dict[str, Any], results: dict[str, dict], ctx: NodeContext) -> str:
+    """Why ``node`` should be skipped (``skip_if_errors``, ``skip_if_condition``), or ""."""
+    for ref in node.get("skip_if_errors") or []:
+        if results.get(ref, {}).get("errors"):
+            return f"skip_if_errors: {ref} had errors"
+    test = node.get("skip_if_condition")
+    if isinstance(test, str) and test.endswith(".has_errors"):
+        # The seed's string form: "<node_id>.has_errors".
+        if results.get(test.removesuffix(".has_errors"), {}).get("errors"):
+            return f"skip_if_condition: {test}"
+    elif isinstance(test, dict):
+        data = conditions.data_for(
+            ctx.previous_outputs,
+            ctx.payload,
+            {"source": ctx.source, "environment": ctx.environment, "incident_id": ctx.incident_id},
+        )
+        if conditions.evaluate(test, data):
+            return "skip_if_condition matched"
+    return ""
+
+
+def execute(claim: Claim) -> NodeResult | NodeError:
+    """Run the node; every failure comes back as a ``NodeError`` saying if it is retryable."""
+    run, node = claim.run, claim.node
+    # The entry node has no predecessors (definitions have no cycles): skip the query.
+    is_entry = run.config["nodes"][0]["id"] == node["id"]
+    results = {} if is_entry else previous_results(run)
+    ctx = NodeContext(
+        trace_id=run.trace_id,
+        run_id=run.run_id,
+        incident_id=run.incident_id,
+        payload=run.payload,
+        previous_outputs={k: v.get("output", {}) for k, v in results.items()},
+        environment=run.environment,
+        source=run.source,
+        node_id=node["id"],
+        attempt=claim.execution.attempt,
+    )
+    reason = skip_reason(node, results, ctx)
+    if reason:
+        return NodeResult(node["id"], node["type"], skipped=True, skip_reason=reason)
+    policy = NodePolicy.of(run.config, node)
+    started = time.perf_counter()
+    try:
+        handler = get_node_handler(node["type"])
+        with deadline(policy.timeout):
+            result = handler.execute(ctx, {**(node.get("config") or {}), "id": node["id"]})
+    except NodeError as exc:
+        return exc
+    except SoftTimeLimitExceeded:
+        return NodeTimeoutError(f"node {node['id']} exceeded {policy.timeout:g}s")
+    except DatabaseError as exc:
+        return NodeError(f"database error: {exc}", retryable=True)
+    except Exception as exc:
+        # A handler bug must fail this node, not the worker: record it with its traceback.
+        logger.exception("node %s raised %s", node["id"], type(exc).__name__)
+        error = NodeError(f"{type(exc).__name__}: {exc}", retryable=False)
+        error.error_type = type(exc).__name__
+        return error
+    result.node_id, result.node_type = node["id"], node["type"]
+    result.duration_ms = (time.perf_counter() - started) * 1000
+    return result
