@@ -21,7 +21,7 @@ DEFAULT_ALERT_PIPELINE: dict[str, Any] = {
         {
             "id": "context",
             "type": "context",
-            "config": {"include": ["cpu", "memory", "disk"]},
+            "config": {"include": ["cpu", "memory", "disk"], "checker_names": ["memory", "disk"]},
             "next": "analyze",
             "required": False,
         },
@@ -43,7 +43,10 @@ CHECKS_ONLY_PIPELINE: dict[str, Any] = {
         {
             "id": "context",
             "type": "context",
-            "config": {"include": ["cpu", "memory", "disk"]},
+            "config": {
+                "include": ["cpu", "memory", "disk", "processes"],
+                "checker_names": ["cpu", "memory", "disk", "load", "swap", "inodes"],
+            },
             "next": "analyze",
         },
         {

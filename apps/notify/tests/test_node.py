@@ -138,10 +138,10 @@ def test_a_retry_skips_channels_already_sent(http_server: RecordingServer) -> No
     slack("b", http_server)
     handler = get_node_handler("notify")
     http_server.reply(Reply(status=200), Reply(status=500))
-    partial = handler.execute(context(), {})
-    assert partial.output["status"] == "partial"
-    assert partial.output["channels_failed"] == ["b"]
-    assert partial.errors and partial.errors[0].startswith("b (slack): ")
+    with pytest.raises(NodeError) as exc:
+        handler.execute(context(), {})
+    assert exc.value.retryable is True
+    assert exc.value.message.startswith("notification channels failed: b: ")
 
     retried = handler.execute(context(), {})
     assert retried.output["status"] == "sent"

@@ -137,13 +137,11 @@ class NotifyNodeHandler(BaseNodeHandler):
         failed = [d for d in deliveries if d["status"] not in SUCCEEDED]
         output["channels_failed"] = [d["channel"] for d in failed]
 
-        # Channels already sent by an earlier attempt were not attempted now; if everything
-        # this attempt tried failed transiently, a retry can only help (the ledger skips
-        # what was sent), so the engine decides.
-        tried = [d for d in deliveries if d["status"] != "already_sent"]
-        if tried and all(d["status"] != "sent" and d["retryable"] for d in tried) and not problems:
-            summary = "; ".join(f"{d['channel']}: {d['error']}" for d in tried)
-            raise NodeError(f"all notification channels failed: {summary}", retryable=True)
+        # When every failure is transient a retry can only help: the ledger skips the
+        # channels already sent, so only the failed ones are tried again.
+        if failed and all(d["retryable"] for d in failed) and not problems:
+            summary = "; ".join(f"{d['channel']}: {d['error']}" for d in failed)
+            raise NodeError(f"notification channels failed: {summary}", retryable=True)
 
         result.errors.extend(f"{d['channel']} ({d['driver']}): {d['error']}" for d in failed)
         if not failed and not problems:

@@ -29,11 +29,16 @@ def _summary_lines(node_type: str, output: dict[str, Any], node: dict[str, Any])
             lines.append(f"Provider: {output['provider']}")
         return lines
     if node_type == "notify":
-        driver = (node.get("config") or {}).get("driver") or output.get("driver", "any")
+        driver = (node.get("config") or {}).get("driver") or output.get("driver") or "any"
+
+        def names(key: str) -> str:
+            return ", ".join(output.get(key) or []) or "none"
+
         return [
             f"Driver: {driver}",
-            f"Channels attempted: {output.get('channels_attempted', 'N/A')}",
-            f"Succeeded: {output.get('channels_succeeded', 'N/A')}",
+            f"Status: {output.get('status', 'N/A')}",
+            f"Channels attempted: {names('channels_attempted')}",
+            f"Succeeded: {names('channels_succeeded')}",
         ]
     if node_type == "condition":
         return [f"Matched: {output.get('matched')} → {output.get('next') or 'end'}"]
