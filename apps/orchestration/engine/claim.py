@@ -118,7 +118,9 @@ def _take_over(
     if existing.status in FINAL_STAGE_STATUSES:
         return existing  # finished; only the step after it may be missing
     leased = existing.lease_expires_at is not None and existing.lease_expires_at > now
-    if existing.status == StageStatus.RUNNING and leased and not runner.redelivered:
+    # Our own task retried (e.g. after the database dropped mid-node) holds the lease too.
+    ours = bool(runner.task_id) and existing.task_id == runner.task_id
+    if existing.status == StageStatus.RUNNING and leased and not (runner.redelivered or ours):
         logger.info("%s is already running on %s", key, existing.worker or "another worker")
         return None
     # The previous holder died (redelivered message or lapsed lease): take its place, unless
