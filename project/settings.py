@@ -134,6 +134,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than any node timeout, so Redis does not redeliver a node that is still running.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
 }
+# Keep Django's LOGGING (with trace_id/run_id on every line) in worker processes too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 PIPELINE_RECOVERY_INTERVAL_SECONDS = env_int("PIPELINE_RECOVERY_INTERVAL_SECONDS", 30, minimum=1)

@@ -132,3 +132,13 @@ def test_defaults_are_checked_by_the_schema():
         {"version": "1.0", "defaults": {"max_retries": "3"}, "nodes": [t("a")]}
     )
     assert any(e.startswith("defaults.max_retries:") for e in errors)
+
+
+def test_the_published_json_schema_matches_the_code():
+    import json
+    from pathlib import Path
+
+    from apps.orchestration.schema import PIPELINE_SCHEMA
+
+    published = Path(__file__).resolve().parents[3] / "docs" / "pipeline.schema.json"
+    assert json.loads(published.read_text()) == PIPELINE_SCHEMA
