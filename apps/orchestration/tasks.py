@@ -45,3 +45,25 @@ def recover_stalled_runs() -> int:
     if not broker_configured():
         return 0
     return len(engine.recover_stalled_runs(CeleryRunner()))
+
+
+@shared_task(name="orchestration.run_scheduled_pipeline", ignore_result=True)
+def run_scheduled_pipeline(
+    definition_name: str, payload: dict | None = None, environment: str = "production"
+) -> str | None:
+    """Start a definition from a beat schedule (a PeriodicTask with args ``["health-check"]``).
+
+    Returns the run id, or None (logged) when the definition is missing or inactive: a
+    schedule must not crash-loop because someone switched its pipeline off.
+    """
+    from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
+    from apps.orchestration.models import PipelineDefinition
+
+    definition = PipelineDefinition.objects.filter(name=definition_name, is_active=True).first()
+    if definition is None:
+        logger.error("scheduled pipeline %r does not exist or is inactive", definition_name)
+        return None
+    run = DefinitionBasedOrchestrator(definition).start(
+        payload=payload or {}, source="schedule", environment=environment
+    )
+    return run.run_id
