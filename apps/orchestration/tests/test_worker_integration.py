@@ -156,3 +156,25 @@ def test_flushed_broker_queues_are_recovered_by_the_recovery_task(engine_env, tm
     assert [executions(run.run_id, n) for n in ("first", "held", "last")] == [0, 1, 1]
     assert StageExecution.objects.filter(run=run, node_id="first").count() == 1
     assert run.dispatch_count >= 4  # three nodes plus at least one recovery
+
+
+def test_run_pipeline_async_wait_follows_the_run_on_the_workers(engine_env, tmp_path):
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    definition("cli-async", [{"id": "one", "type": "count"}, {"id": "two", "type": "count"}])
+    out, err = io.StringIO(), io.StringIO()
+    with celery_worker(tmp_path):
+        call_command(
+            "run_pipeline", "--definition", "cli-async", "--async", "--wait", "--json",
+            stdout=out, stderr=err,
+        )  # fmt: skip
+    result = json.loads(out.getvalue())
+    assert result["status"] == "completed"
+    assert result["executed_nodes"] == ["one", "two"]
+    assert result["node_results"]["one"]["task_id"] != result["node_results"]["two"]["task_id"]
+    progress = err.getvalue()
+    assert "[count] one attempt 1: succeeded on test-" in progress
+    assert "[count] two attempt 1: succeeded" in progress
