@@ -117,3 +117,33 @@ class AlertHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} {self.event} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WebhookDelivery(models.Model):
+    """One accepted webhook delivery, remembered so a repeat starts no second run.
+
+    ``dedup_key`` is a hash of the delivery's identity (the sender's ``Idempotency-Key``, or the
+    source, alerts and their status). It is unique and written in the run's transaction, so of
+    two concurrent identical deliveries exactly one stores its run; the other hits the
+    constraint and answers with the winner's run. Rows older than their key's window no longer
+    count and are replaced by the next delivery.
+    """
+
+    source = models.CharField(max_length=64)
+    dedup_key = models.CharField(max_length=64, unique=True)
+    # Null only inside the transaction that claims the key and then creates the run: claiming
+    # first makes a concurrent duplicate wait on the key instead of doing the work twice.
+    run = models.ForeignKey(
+        "orchestration.PipelineRun",
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_deliveries",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.source} delivery {self.dedup_key[:12]} -> run {self.run_id}"

@@ -1,3 +1,12 @@
-"""Webhook URLs (filled in by the alerts app)."""
+"""Webhook URLs: one path per alert source (from ``DRIVER_REGISTRY``) and a detecting one."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.alerts.webhooks.views import alert_webhook
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("webhook/", alert_webhook, name="webhook"),
+    path("webhook/<str:source>/", alert_webhook, name="webhook-source"),
+]

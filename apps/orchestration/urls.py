@@ -2,11 +2,13 @@
 
 from django.urls import path
 
+from apps.alerts.webhooks.views import pipeline_webhook
 from apps.orchestration.api import views
 
 app_name = "orchestration"
 
 urlpatterns = [
+    path("pipeline/", pipeline_webhook, name="pipeline"),
     path("definitions/", views.definition_list, name="definition-list"),
     path("definitions/<str:name>/", views.definition_detail, name="definition-detail"),
     path(

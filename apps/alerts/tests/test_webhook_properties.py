@@ -1,0 +1,107 @@
+"""Property: whatever is POSTed to a webhook path, the answer is never a 5xx, and a refused
+request leaves nothing behind (no run, no delivery record, no alert)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from apps.alerts.drivers import DRIVER_REGISTRY
+from apps.alerts.tests.support import fixture_paths
+from apps.alerts.tests.webhook_support import ingest_only_definition, post, row_counts
+from apps.orchestration.models import PipelineRun
+
+pytestmark = pytest.mark.django_db
+
+PATHS = [f"/alerts/webhook/{name}/" for name in DRIVER_REGISTRY] + [
+    "/alerts/webhook/",
+    "/orchestration/pipeline/",
+    "/orchestration/pipeline/?definition=ingest-only",
+]
+FIXTURES = [json.loads(p.read_text()) for p in fixture_paths()]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def mutated_fixtures(draw: st.DrawFn) -> Any:
+    """A real payload with one value somewhere replaced: reaches deep into the parsers."""
+    payload = copy.deepcopy(draw(st.sampled_from(FIXTURES)))
+    node = payload
+    for _ in range(draw(st.integers(0, 3))):
+        if isinstance(node, dict) and node:
+            child = node[draw(st.sampled_from(sorted(node)))]
+            if isinstance(child, dict | list) and child:
+                node = child
+        elif isinstance(node, list) and node:
+            child = node[draw(st.integers(0, len(node) - 1))]
+            if isinstance(child, dict | list) and child:
+                node = child
+    if isinstance(node, dict) and node:
+        node[draw(st.sampled_from(sorted(node)))] = draw(json_values)
+    elif isinstance(node, list) and node:
+        node[draw(st.integers(0, len(node) - 1))] = draw(json_values)
+    return payload
+
+
+bodies = st.one_of(
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.dictionaries(st.text(max_size=12), json_values, max_size=6).map(
+        lambda v: json.dumps(v).encode()
+    ),
+    mutated_fixtures().map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=300),
+)
+
+SETTINGS = hypothesis_settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@pytest.fixture
+def light_pipelines(settings) -> None:
+    """Accepted requests run in-process; an ingest-only pipeline keeps the examples fast."""
+    ingest_only_definition()
+    settings.ALERTS_DEFAULT_PIPELINE = "ingest-only"
+    settings.ALERTS_RATE_LIMIT_PER_MINUTE = 0
+
+
+def check(path: str, body: bytes) -> None:
+    before = row_counts()
+    response = post(path, raw=body)
+    assert response.status_code < 500, (path, body, response.content)
+    assert response["Content-Type"] == "application/json"
+    data = response.json()
+    if response.status_code == 202:
+        assert PipelineRun.objects.filter(run_id=data["run_id"]).exists()
+    else:
+        assert "error" in data or data.get("status") == "ignored", data
+        assert row_counts() == before, (path, body, response.status_code)
+
+
+@SETTINGS
+@given(path=st.sampled_from(PATHS[:8]), body=bodies)
+def test_source_paths_never_fail_or_half_write(light_pipelines, path: str, body: bytes) -> None:
+    check(path, body)
+
+
+@SETTINGS
+@given(path=st.sampled_from(PATHS[8:]), body=bodies)
+def test_detecting_and_pipeline_paths_never_fail_or_half_write(
+    light_pipelines, path: str, body: bytes
+) -> None:
+    check(path, body)

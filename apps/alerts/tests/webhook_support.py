@@ -1,0 +1,41 @@
+"""Posting to the webhooks the way monitoring systems do, for the webhook tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.test import Client
+from django.test.client import Client as ClientType
+
+from apps.alerts.models import Alert, WebhookDelivery
+from apps.alerts.tests.conftest import WEBHOOK_TOKEN
+from apps.orchestration.models import PipelineDefinition, PipelineRun
+
+INGEST_ONLY = {"version": "1.0", "nodes": [{"id": "ingest", "type": "ingest", "config": {}}]}
+
+
+def post(
+    path: str,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    token: str | None = WEBHOOK_TOKEN,
+    client: ClientType | None = None,
+    **headers: str,
+):
+    """POST ``body`` as JSON (or ``raw`` bytes) with the bearer token unless told otherwise."""
+    data = raw if raw is not None else json.dumps(body).encode()
+    if token is not None:
+        headers.setdefault("Authorization", f"Bearer {token}")
+    return (client or Client()).post(
+        path, data=data, content_type="application/json", headers=headers
+    )
+
+
+def ingest_only_definition(name: str = "ingest-only") -> PipelineDefinition:
+    return PipelineDefinition.objects.create(name=name, config=INGEST_ONLY)
+
+
+def row_counts() -> tuple[int, int, int]:
+    return (PipelineRun.objects.count(), WebhookDelivery.objects.count(), Alert.objects.count())

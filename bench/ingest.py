@@ -1,0 +1,230 @@
+"""Benchmark: the alert webhook under load, against the same server's trivial endpoint.
+
+gunicorn (2 workers) serves the project on 127.0.0.1 with real PostgreSQL and Redis (no Celery
+worker consumes: the webhook's job ends when the run is stored and its entry node published).
+Load-generator processes with persistent HTTP connections POST varied generic alerts (distinct
+fingerprints, so deduplication does not swallow them) for ``--seconds``, then GET ``/healthz``
+for as long as the baseline. Prints accepted requests/s and p50/p99 latency for both, the
+ratio, and how many 202 answers have no run in the database (must be 0).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/ingest.py
+    (options: --seconds 30 --clients 4 --workers 2 --worker-class gthread --threads 2
+     --redis redis://127.0.0.1:6379/13)
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "alertpipes_bench_ingest"
+TOKEN = "bench-token"
+WEBHOOK_PATH = "/alerts/webhook/generic/"
+BASELINE_PATH = "/healthz"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def setup(args: argparse.Namespace) -> None:
+    """A fresh benchmark database, migrated; the benchmark Redis database emptied."""
+    import psycopg
+    import redis
+
+    admin_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    base = admin_url.rsplit("/", 1)[0]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+    os.environ.update(
+        DATABASE_URL=f"{base}/{BENCH_DB}",
+        CELERY_BROKER_URL=args.redis,
+        DJANGO_SETTINGS_MODULE="project.settings",
+        DJANGO_DEBUG="0",
+        LOG_LEVEL="WARNING",
+        ALERTS_WEBHOOK_TOKEN=TOKEN,
+        # The limiter stays on (its Redis round trip is part of the cost) but never trips.
+        ALERTS_RATE_LIMIT_PER_MINUTE="100000000",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(args.redis).flushdb()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(args: argparse.Namespace, port: int, log_path: Path) -> subprocess.Popen:
+    cmd = [
+        sys.executable, "-m", "gunicorn", "project.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+        "--worker-class", args.worker_class, "--threads", str(args.threads),
+        "--keep-alive", "30", "--log-level", "warning",
+    ]  # fmt: skip
+    log = log_path.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=os.environ, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", BASELINE_PATH)
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError(f"gunicorn did not start: {log_path.read_text()[-3000:]}")
+
+
+def alert_body(client: int, i: int) -> bytes:
+    severity = ("critical", "warning", "info")[i % 3]
+    return json.dumps(
+        {
+            "title": f"Disk filling on host-{i % 50}",
+            "severity": severity,
+            "status": "firing",
+            "description": f"bench client {client} request {i}",
+            "labels": {"host": f"host-{i % 50}", "team": "ops", "client": str(client)},
+            "fingerprint": f"bench-{client}-{i}",
+        }
+    ).encode()
+
+
+def load(port: int, path: str, seconds: float, client: int, out: multiprocessing.Queue) -> None:
+    """One load-generator process: requests back to back until the deadline."""
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    run_ids: list[str] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < deadline:
+        i += 1
+        started = time.perf_counter()
+        try:
+            if path == BASELINE_PATH:
+                conn.request("GET", path)
+            else:
+                conn.request("POST", path, body=alert_body(client, i), headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            continue
+        latencies.append((time.perf_counter() - started) * 1000)
+        statuses[response.status] = statuses.get(response.status, 0) + 1
+        if response.status == 202:
+            run_ids.append(json.loads(data)["run_id"])
+    conn.close()
+    out.put({"latencies": latencies, "statuses": statuses, "run_ids": run_ids, "errors": errors})
+
+
+def drive(port: int, path: str, args: argparse.Namespace) -> dict:
+    out: multiprocessing.Queue = multiprocessing.Queue()
+    procs = [
+        multiprocessing.Process(target=load, args=(port, path, args.seconds, c, out))
+        for c in range(args.clients)
+    ]
+    started = time.monotonic()
+    for proc in procs:
+        proc.start()
+    results = [out.get(timeout=args.seconds + 60) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=10)
+    elapsed = time.monotonic() - started
+    merged: dict = {"latencies": [], "statuses": {}, "run_ids": [], "errors": 0}
+    for r in results:
+        merged["latencies"] += r["latencies"]
+        merged["run_ids"] += r["run_ids"]
+        merged["errors"] += r["errors"]
+        for status, count in r["statuses"].items():
+            merged["statuses"][status] = merged["statuses"].get(status, 0) + count
+    merged["seconds"] = elapsed
+    return merged
+
+
+def report(name: str, r: dict, accepted_status: int) -> float:
+    accepted = r["statuses"].get(accepted_status, 0)
+    rate = accepted / r["seconds"]
+    lat = r["latencies"] or [0.0]
+    print(
+        f"{name:<28} {accepted:>7} accepted  {rate:8.1f} req/s  "
+        f"p50 {statistics.median(lat):6.2f} ms  p99 {percentile(lat, 99):6.2f} ms  "
+        f"statuses {dict(sorted(r['statuses'].items()))}  transport errors {r['errors']}"
+    )
+    return rate
+
+
+def count_lost(run_ids: list[str]) -> int:
+    from apps.orchestration.models import PipelineRun
+
+    found = 0
+    for start in range(0, len(run_ids), 5000):
+        chunk = run_ids[start : start + 5000]
+        found += PipelineRun.objects.filter(run_id__in=chunk).count()
+    return len(set(run_ids)) - found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=4, help="load-generator processes")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=2, help="threads per gthread worker")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    args = parser.parse_args()
+
+    setup(args)
+    port = free_port()
+    log_path = Path("/tmp/alertpipes-bench-ingest-gunicorn.log")
+    server = start_server(args, port, log_path)
+    try:
+        webhook = drive(port, WEBHOOK_PATH, args)
+        baseline = drive(port, BASELINE_PATH, args)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    print(
+        f"bench/ingest.py: {args.seconds:.0f} s per endpoint, gunicorn {args.workers} "
+        f"{args.worker_class} workers{threads}, {args.clients} client processes, "
+        f"PostgreSQL + Redis, {os.cpu_count()} CPUs"
+    )
+    hook_rate = report(f"webhook POST {WEBHOOK_PATH}", webhook, 202)
+    base_rate = report(f"baseline GET {BASELINE_PATH}", baseline, 200)
+    if base_rate:
+        print(f"ratio webhook/baseline throughput: {hook_rate / base_rate:.2f}")
+    lost = count_lost(webhook["run_ids"])
+    print(f"202 answers: {len(webhook['run_ids'])}, runs missing from the database: {lost}")
+    if lost:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
