@@ -57,7 +57,9 @@ def create_run(
 ) -> PipelineRun:
     """Store a new run and schedule its entry node (published after the commit)."""
     entry = config["nodes"][0]["id"]
-    with transaction.atomic():
+    # No savepoint when a caller's transaction is open (the webhook stores its dedup key in
+    # the same one): two round trips less on the hot path, and the caller rolls back whole.
+    with transaction.atomic(savepoint=False):
         run = PipelineRun.objects.create(
             trace_id=trace_id or str(uuid.uuid4()),
             definition=definition if getattr(definition, "pk", None) else None,
