@@ -23,6 +23,11 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY") or (
     "insecure-dev-key-change-me" if DEBUG or env_bool("DJANGO_ALLOW_DEV_SECRET", True) else ""
 )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+# Behind a proxy that terminates TLS: the admin's https origins, and trust X-Forwarded-Proto.
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
