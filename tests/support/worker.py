@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.db import connection
 
@@ -20,11 +21,22 @@ from tests.support.services import redis_url
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_database_url() -> str:
-    """DATABASE_URL for the test database pytest-django created (workers must use it)."""
+def test_database_address() -> tuple[str, int]:
+    """Host and port of the test database server."""
     db = connection.settings_dict
+    return db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)
+
+
+def test_database_url(host: str | None = None, port: int | None = None, **options: str) -> str:
+    """DATABASE_URL for the test database pytest-django created (workers must use it).
+
+    ``host``/``port`` reach it another way (through a proxy); ``options`` become query
+    parameters (``connect_timeout``, ``conn_max_age``)."""
+    db = connection.settings_dict
+    default_host, default_port = test_database_address()
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    url = f"postgres://{auth}@{host or default_host}:{port or default_port}/{db['NAME']}"
+    return f"{url}?{urlencode(options)}" if options else url
 
 
 class WorkerProcess:
