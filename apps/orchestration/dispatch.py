@@ -12,14 +12,20 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 logger = logging.getLogger(__name__)
 
 # Publishing must not hang a webhook when Redis is down: fail fast. The run is already stored
 # and the recovery task re-enqueues it once the broker answers again.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+
+
+# What publishing to an unreachable broker raises (kombu wraps most of it after its retries).
+BROKER_ERRORS = (KombuOperationalError, redis.ConnectionError, redis.TimeoutError)
 
 
 def broker_configured() -> bool:
@@ -50,8 +56,27 @@ class Runner:
 
 @dataclass
 class CeleryRunner(Runner):
+    # In a worker a failed publish is not the task's failure: the step is stored and the
+    # recovery task publishes it once the broker is back. Callers that must answer for the
+    # publish (a webhook's 503) keep the exception.
+    tolerate_broker_errors: bool = False
+
     def schedule(self, step: Step) -> None:
-        transaction.on_commit(lambda: publish(step))
+        transaction.on_commit(lambda: self._publish(step))
+
+    def _publish(self, step: Step) -> None:
+        try:
+            publish(step)
+        except BROKER_ERRORS as exc:
+            if not self.tolerate_broker_errors:
+                raise
+            logger.warning(
+                "could not publish %s attempt %s of run %s (%s); recovery will publish it",
+                step.node["id"],
+                step.attempt,
+                step.run_id,
+                exc,
+            )
 
 
 @dataclass

@@ -35,6 +35,7 @@ def run_node(self, run_id: str, node_id: str, attempt: int = 1) -> None:
         task_id=self.request.id or "",
         worker=self.request.hostname or "",
         redelivered=bool(delivery.get("redelivered")),
+        tolerate_broker_errors=True,
     )
     engine.process_node(run_id, node_id, attempt, runner)
 

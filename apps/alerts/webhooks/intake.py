@@ -7,20 +7,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from django.db import IntegrityError, transaction
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.alerts.models import WebhookDelivery
 from apps.alerts.webhooks.idempotency import DedupKey, find_recent
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
-from apps.orchestration.dispatch import broker_configured
+from apps.orchestration.dispatch import BROKER_ERRORS, broker_configured
 from apps.orchestration.models import PipelineDefinition, PipelineRun
 
 logger = logging.getLogger(__name__)
-
-# What a publish to an unreachable broker raises (kombu wraps most of it after its retries).
-BROKER_ERRORS = (KombuOperationalError, redis.ConnectionError, redis.TimeoutError)
 
 # Claim attempts: a lost race normally resolves on the next lookup; more than a few means the
 # winner keeps rolling back, and the client is better served by a 503 and its own retry.
