@@ -30,12 +30,13 @@ app.conf.task_default_queue = "celery"
 app.conf.task_routes = {
     "orchestration.recover_stalled_runs": {"queue": MAINTENANCE_QUEUE},
     "orchestration.run_scheduled_pipeline": {"queue": MAINTENANCE_QUEUE},
+    "alerts.prune_webhook_deliveries": {"queue": MAINTENANCE_QUEUE},
 }
 # Celery's Django fixup closes the database connection before and after every task unless
 # this is set: a reconnect per node cost more than the node itself. Connections are kept and
 # closed the way Django closes them per request instead (see below).
 app.conf.CELERY_DB_REUSE_MAX = 1_000_000
-app.autodiscover_tasks(["apps.orchestration"])
+app.autodiscover_tasks(["apps.orchestration", "apps.alerts"])
 
 
 @signals.task_prerun.connect
@@ -55,7 +56,13 @@ app.conf.beat_schedule = {
         "task": RECOVERY_TASK_NAME,
         "schedule": float(os.environ.get("PIPELINE_RECOVERY_INTERVAL_SECONDS", "30")),
         "options": {"queue": MAINTENANCE_QUEUE, "expires": 60},
-    }
+    },
+    # Webhook dedup records are only needed inside their window (a day at most).
+    "prune-webhook-deliveries": {
+        "task": "alerts.prune_webhook_deliveries",
+        "schedule": 3600.0,
+        "options": {"queue": MAINTENANCE_QUEUE, "expires": 600},
+    },
 }
 
 
