@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.orchestration.dispatch import Runner
+from apps.orchestration.engine import sql
 from apps.orchestration.engine.policy import NodePolicy, grace
 from apps.orchestration.graph import node_index
 from apps.orchestration.models import (
@@ -29,24 +29,10 @@ from apps.orchestration.models import (
 
 logger = logging.getLogger(__name__)
 
-_RUN_FIELDS = (
-    "id",
-    "run_id",
-    "trace_id",
-    "status",
-    "config",
-    "payload",
-    "incident_id",
-    "source",
-    "environment",
-    "current_node",
-    "current_attempt",
-)
-
 
 @dataclass
 class Claim:
-    run: PipelineRun  # only _RUN_FIELDS are loaded
+    run: PipelineRun  # only sql.RUN_STATE_FIELDS are loaded
     node: dict[str, Any]
     execution: StageExecution
     already_done: bool
@@ -58,7 +44,7 @@ class Claim:
 
 def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | None:
     """The execution this message may run, or None when it is stale or owned elsewhere."""
-    run = PipelineRun.objects.filter(run_id=run_id).only(*_RUN_FIELDS).first()
+    run = sql.load_run(run_id)
     if run is None:
         logger.warning("run %s no longer exists; dropping node %s", run_id, node_id)
         return None
@@ -84,7 +70,7 @@ def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | No
         idempotency_key=f"{run_id}:{node_id}:{attempt}",
         **claimed,
     )
-    if not _insert_once(execution):
+    if not sql.insert_execution(execution):
         execution = _take_over(execution.idempotency_key, claimed, now, runner)
         if execution is None:
             return None
@@ -95,19 +81,6 @@ def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | No
             status=RunStatus.RUNNING, started_at=now, updated_at=now
         )
     return Claim(run, node, execution, already_done=False)
-
-
-def _insert_once(execution: StageExecution) -> bool:
-    """INSERT the execution; False when its idempotency key exists already."""
-    try:
-        if connection.in_atomic_block:
-            with transaction.atomic():  # a savepoint, so the outer transaction survives
-                execution.save(force_insert=True)
-        else:
-            execution.save(force_insert=True)
-    except IntegrityError:
-        return False
-    return True
 
 
 def _take_over(

@@ -10,10 +10,11 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError
 
 from apps.orchestration import conditions
+from apps.orchestration.engine import sql
 from apps.orchestration.engine.claim import Claim
 from apps.orchestration.engine.policy import NodePolicy
 from apps.orchestration.errors import NodeError, NodeTimeoutError
-from apps.orchestration.models import FINAL_STAGE_STATUSES, PipelineRun, StageExecution
+from apps.orchestration.models import PipelineRun
 from apps.orchestration.nodes import NodeContext, NodeResult, get_node_handler
 from apps.orchestration.timeouts import deadline
 
@@ -22,8 +23,7 @@ logger = logging.getLogger(__name__)
 
 def previous_results(run: PipelineRun) -> dict[str, dict[str, Any]]:
     """The recorded result of every node that has finished so far, by node id."""
-    rows = StageExecution.objects.filter(run_id=run.pk, status__in=FINAL_STAGE_STATUSES)
-    return dict(rows.values_list("node_id", "output_snapshot"))
+    return sql.finished_results(run.pk)
 
 
 def skip_reason(node: dict[str, Any], results: dict[str, dict], ctx: NodeContext) -> str:

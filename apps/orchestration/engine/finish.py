@@ -11,10 +11,10 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import F
 from django.utils import timezone
 
 from apps.orchestration.dispatch import Runner
+from apps.orchestration.engine import sql
 from apps.orchestration.engine.claim import Claim
 from apps.orchestration.engine.policy import NodePolicy, grace, step_for
 from apps.orchestration.errors import NodeError
@@ -43,10 +43,7 @@ def finish(claim: Claim, outcome: NodeResult | NodeError | None, runner: Runner)
     policy = NodePolicy.of(run.config, node)
     if outcome is not None:
         _apply(execution, outcome, now, policy)
-        stored = StageExecution.objects.filter(pk=execution.pk, claim_token=claim.token).update(
-            **{f: getattr(execution, f) for f in _OUTCOME_FIELDS}
-        )
-        if not stored:
+        if not sql.store_outcome(execution, _OUTCOME_FIELDS, claim.token):
             logger.info("%s lost its lease; another execution owns it", execution.idempotency_key)
             return
 
@@ -120,42 +117,29 @@ def _next_node(config: dict[str, Any], node: dict[str, Any], execution: StageExe
     return default_next(config["nodes"], node["id"])
 
 
-def _still_here(run: PipelineRun, node: dict[str, Any], execution: StageExecution):
-    """The run, if it still stands at this node and attempt (a conditional UPDATE's filter)."""
-    return PipelineRun.objects.filter(
-        pk=run.pk,
-        current_node=node["id"],
-        current_attempt=execution.attempt,
-        status__in=[RunStatus.PENDING, RunStatus.RUNNING],
-    )
-
-
 def _advance(run: PipelineRun, node: dict, execution: StageExecution, **changes: Any) -> bool:
-    moved = _still_here(run, node, execution).update(
-        dispatch_count=F("dispatch_count") + 1, updated_at=timezone.now(), **changes
-    )
+    changes["updated_at"] = timezone.now()
+    moved = sql.move_run(run.pk, node["id"], execution.attempt, changes, dispatch=True)
     if not moved:
         logger.info("run %s already moved past %s", run.run_id, node["id"])
-    return bool(moved)
+    return moved
 
 
 def _end(
     run: PipelineRun, node: dict, execution: StageExecution, now: Any, error: str, **changes: Any
 ) -> None:
     status = RunStatus.FAILED if error else RunStatus.COMPLETED
-    created = PipelineRun.objects.filter(pk=run.pk).values_list("created_at", flat=True).first()
-    ended = _still_here(run, node, execution).update(
-        status=status,
-        error_type="NodeExecutionError" if error else "",
-        error_message=error,
-        current_node="",
-        node_deadline=None,
-        completed_at=now,
-        duration_ms=(now - created).total_seconds() * 1000 if created else None,
-        updated_at=now,
-        **changes,
-    )
-    if ended:
+    changes |= {
+        "status": status,
+        "error_type": "NodeExecutionError" if error else "",
+        "error_message": error,
+        "current_node": "",
+        "node_deadline": None,
+        "completed_at": now,
+        "duration_ms": (now - run.created_at).total_seconds() * 1000,
+        "updated_at": now,
+    }
+    if sql.move_run(run.pk, node["id"], execution.attempt, changes, dispatch=False):
         (logger.warning if error else logger.info)(
             "run %s %s%s", run.run_id, status, f": {error}" if error else ""
         )

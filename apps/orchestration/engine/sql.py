@@ -1,0 +1,204 @@
+"""The engine's hot-path statements, written out once instead of built by the ORM per node.
+
+Every node execution runs these four or five statements; building them with the ORM cost more
+CPU than the database spent answering them (bench/engine.py). The SQL is plain enough for
+both PostgreSQL and SQLite (``ON CONFLICT ... DO NOTHING`` and ``RETURNING`` need SQLite 3.35,
+which Python 3.11 ships). Values go through the model fields' own adapters, and rows come
+back as model instances, so callers see the same objects the ORM would give them.
+
+Statements are assembled only from model metadata (names quoted by the backend) and
+placeholders; no value is ever formatted into SQL (hence the S608 waivers).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection
+
+from apps.orchestration.models import (
+    FINAL_STAGE_STATUSES,
+    PipelineRun,
+    RunStatus,
+    StageExecution,
+)
+
+RUN_STATE_FIELDS = (
+    "id",
+    "run_id",
+    "trace_id",
+    "status",
+    "config",
+    "payload",
+    "incident_id",
+    "source",
+    "environment",
+    "current_node",
+    "current_attempt",
+    "created_at",
+)
+OPEN_RUN_STATUSES = (RunStatus.PENDING.value, RunStatus.RUNNING.value)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _column(model: Any, field: str) -> str:
+    return _q(model._meta.get_field(field).column)
+
+
+def _prep(model: Any, field: str, value: Any) -> Any:
+    return model._meta.get_field(field).get_db_prep_save(value, connection)
+
+
+def _from_db(f: Any, value: Any) -> Any:
+    """A column value as the ORM would return it (JSON decoded, SQLite datetimes parsed)."""
+    column = f.get_col(f.model._meta.db_table)
+    for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+        value = convert(value, column, connection)
+    return value
+
+
+def _run_state_fields() -> list[Any]:
+    # Model.from_db wants values in concrete-field order, whatever order we name them in.
+    return [f for f in PipelineRun._meta.concrete_fields if f.attname in RUN_STATE_FIELDS]
+
+
+@functools.cache
+def _select_run_sql(vendor: str) -> str:
+    columns = ", ".join(_q(f.column) for f in _run_state_fields())
+    return (
+        f"SELECT {columns} FROM {_q(PipelineRun._meta.db_table)} "  # noqa: S608
+        f"WHERE {_column(PipelineRun, 'run_id')} = %s"
+    )
+
+
+def load_run(run_id: str) -> PipelineRun | None:
+    """The run's state (``RUN_STATE_FIELDS`` only), or None when it does not exist."""
+    with connection.cursor() as cursor:
+        cursor.execute(_select_run_sql(connection.vendor), [run_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = _run_state_fields()
+    values = [_from_db(f, v) for f, v in zip(fields, row, strict=True)]
+    return PipelineRun.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+_EXECUTION_INSERT_FIELDS = (
+    "run",
+    "node_id",
+    "node_type",
+    "attempt",
+    "idempotency_key",
+    "status",
+    "task_id",
+    "worker",
+    "claim_token",
+    "lease_expires_at",
+    "output_snapshot",
+    "error_type",
+    "error_message",
+    "error_retryable",
+    "created_at",
+    "started_at",
+)
+
+
+@functools.cache
+def _insert_execution_sql(vendor: str) -> str:
+    columns = ", ".join(_column(StageExecution, f) for f in _EXECUTION_INSERT_FIELDS)
+    marks = ", ".join(["%s"] * len(_EXECUTION_INSERT_FIELDS))
+    key = _column(StageExecution, "idempotency_key")
+    return (
+        f"INSERT INTO {_q(StageExecution._meta.db_table)} ({columns}) VALUES ({marks}) "  # noqa: S608
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING {_column(StageExecution, 'id')}"
+    )
+
+
+def insert_execution(execution: StageExecution) -> bool:
+    """INSERT unless the idempotency key exists; sets ``execution.pk`` when it inserted.
+
+    ``ON CONFLICT DO NOTHING`` instead of catching IntegrityError: no savepoint, and an
+    outer transaction is never broken by a duplicate.
+    """
+    execution.created_at = execution.started_at
+    params = []
+    for field in _EXECUTION_INSERT_FIELDS:
+        attname = StageExecution._meta.get_field(field).attname
+        params.append(_prep(StageExecution, field, getattr(execution, attname)))
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_execution_sql(connection.vendor), params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    execution.pk = row[0]
+    execution._state.adding = False
+    execution._state.db = connection.alias
+    return True
+
+
+@functools.cache
+def _outputs_sql(vendor: str) -> str:
+    statuses = ", ".join(["%s"] * len(FINAL_STAGE_STATUSES))
+    return (
+        f"SELECT {_column(StageExecution, 'node_id')}, "  # noqa: S608
+        f"{_column(StageExecution, 'output_snapshot')} "
+        f"FROM {_q(StageExecution._meta.db_table)} "
+        f"WHERE {_column(StageExecution, 'run')} = %s "
+        f"AND {_column(StageExecution, 'status')} IN ({statuses}) "
+        f"ORDER BY {_column(StageExecution, 'id')}"
+    )
+
+
+def finished_results(run_pk: int) -> dict[str, dict[str, Any]]:
+    """The stored result of every finished node of the run, by node id."""
+    with connection.cursor() as cursor:
+        cursor.execute(_outputs_sql(connection.vendor), [run_pk, *FINAL_STAGE_STATUSES])
+        rows = cursor.fetchall()
+    field = StageExecution._meta.get_field("output_snapshot")
+    return {node_id: _from_db(field, snapshot) for node_id, snapshot in rows}
+
+
+def _update(
+    model: Any,
+    changes: dict[str, Any],
+    where: str,
+    where_params: Iterable[Any],
+    increment: str | None = None,
+) -> int:
+    sets = [f"{_column(model, field)} = %s" for field in changes]
+    params = [_prep(model, field, value) for field, value in changes.items()]
+    if increment:
+        sets.append(f"{_column(model, increment)} = {_column(model, increment)} + 1")
+    sql = f"UPDATE {_q(model._meta.db_table)} SET {', '.join(sets)} WHERE {where}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *where_params])
+        return cursor.rowcount
+
+
+def store_outcome(execution: StageExecution, fields: Iterable[str], token: str) -> bool:
+    """Write ``fields`` of the execution if ``token`` still owns it."""
+    where = (
+        f"{_column(StageExecution, 'id')} = %s AND {_column(StageExecution, 'claim_token')} = %s"
+    )
+    changes = {f: getattr(execution, f) for f in fields}
+    return _update(StageExecution, changes, where, [execution.pk, token]) == 1
+
+
+def move_run(
+    run_pk: int, node_id: str, attempt: int, changes: dict[str, Any], *, dispatch: bool
+) -> bool:
+    """Apply ``changes`` if the run still stands at ``node_id``/``attempt`` and is open;
+    ``dispatch`` counts one more published step."""
+    where = (
+        f"{_column(PipelineRun, 'id')} = %s AND {_column(PipelineRun, 'current_node')} = %s "
+        f"AND {_column(PipelineRun, 'current_attempt')} = %s "
+        f"AND {_column(PipelineRun, 'status')} IN (%s, %s)"
+    )
+    params = [run_pk, node_id, attempt, *OPEN_RUN_STATUSES]
+    increment = "dispatch_count" if dispatch else None
+    return _update(PipelineRun, changes, where, params, increment) == 1
