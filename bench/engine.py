@@ -25,41 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import fresh_django, percentile  # noqa: E402
+
 BENCH_DB = "alertpipes_bench"
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
 def setup(args: argparse.Namespace) -> str:
-    """Point Django at a fresh benchmark database and Celery at the benchmark Redis."""
-    import psycopg
-
-    admin_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-    base = admin_url.rsplit("/", 1)[0]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    db_url = f"{base}/{BENCH_DB}"
-    os.environ.update(
-        DATABASE_URL=db_url,
-        CELERY_BROKER_URL=args.redis,
-        DJANGO_SETTINGS_MODULE="project.settings",
-        LOG_LEVEL="WARNING",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    import redis
-
-    redis.Redis.from_url(args.redis).flushdb()
-    return db_url
+    """A fresh benchmark database and Redis database, Django set up on them."""
+    return fresh_django(BENCH_DB, args.redis)
 
 
 def start_worker(args: argparse.Namespace, log_path: Path) -> subprocess.Popen:

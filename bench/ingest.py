@@ -29,45 +29,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import fresh_django, percentile  # noqa: E402
+
 BENCH_DB = "alertpipes_bench_ingest"
 TOKEN = "bench-token"
 WEBHOOK_PATH = "/alerts/webhook/generic/"
 BASELINE_PATH = "/healthz"
 
 
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
-
-
 def setup(args: argparse.Namespace) -> None:
     """A fresh benchmark database, migrated; the benchmark Redis database emptied."""
-    import psycopg
-    import redis
-
-    admin_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-    base = admin_url.rsplit("/", 1)[0]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
-    os.environ.update(
-        DATABASE_URL=f"{base}/{BENCH_DB}",
-        CELERY_BROKER_URL=args.redis,
-        DJANGO_SETTINGS_MODULE="project.settings",
+    fresh_django(
+        BENCH_DB,
+        args.redis,
         DJANGO_DEBUG="0",
-        LOG_LEVEL="WARNING",
         ALERTS_WEBHOOK_TOKEN=TOKEN,
         # The limiter stays on (its Redis round trip is part of the cost) but never trips.
         ALERTS_RATE_LIMIT_PER_MINUTE="100000000",
     )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    redis.Redis.from_url(args.redis).flushdb()
 
 
 def free_port() -> int:

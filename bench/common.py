@@ -1,0 +1,39 @@
+"""What the benchmark scripts share: a fresh database, Django set up on it, percentiles."""
+
+from __future__ import annotations
+
+import os
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def fresh_django(database: str, redis_url: str, **env: str) -> str:
+    """Recreate ``database`` next to DATABASE_URL's, point Django and Celery at it and at
+    ``redis_url`` (emptied), migrate, and return the new database URL."""
+    import psycopg
+    import redis
+
+    admin_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
+    db_url = f"{admin_url.rsplit('/', 1)[0]}/{database}"
+    os.environ.update(
+        DATABASE_URL=db_url,
+        CELERY_BROKER_URL=redis_url,
+        DJANGO_SETTINGS_MODULE="project.settings",
+        LOG_LEVEL="WARNING",
+        **env,
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(redis_url).flushdb()
+    return db_url
