@@ -71,3 +71,37 @@ def test_processes_ingesting_one_fingerprint_at_once_create_exactly_one_alert() 
     assert Incident.objects.filter(group_key="shared").count() == 1
     assert len({o["incident_id"] for o in shared}) == 1
     assert all(p.exitcode == 0 for p in processes)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_celery_workers_ingesting_one_alert_in_parallel_runs_create_one_alert(
+    celery_on_test_redis, tmp_path
+) -> None:
+    """The same alert in six runs at once, on a real worker with four pool processes."""
+    from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
+    from apps.orchestration.models import PipelineDefinition, PipelineRun
+    from apps.orchestration.tests.helpers import wait_for_run
+    from tests.support.worker import celery_worker
+
+    ingest_only = PipelineDefinition.objects.create(
+        name="ingest-only",
+        config={"version": "1.0", "nodes": [{"id": "ingest", "type": "ingest"}]},
+    )
+    payload = {"title": "Worker race", "fingerprint": "worker-race", "severity": "critical"}
+    orchestrator = DefinitionBasedOrchestrator(ingest_only)
+    with celery_worker(tmp_path, concurrency=4):
+        run_ids = [orchestrator.start(payload=payload, source="generic").run_id for _ in range(6)]
+        runs = [wait_for_run(run_id) for run_id in run_ids]
+
+    assert [r.status for r in runs] == ["completed"] * 6
+    assert Alert.objects.filter(fingerprint="worker-race").count() == 1
+    assert Incident.objects.count() == 1
+    workers = set(
+        PipelineRun.objects.filter(run_id__in=run_ids).values_list(
+            "stage_executions__worker", flat=True
+        )
+    )
+    assert len(workers) == 1 and "" not in workers  # all on the worker, none in-process
+    created = [r.stage_executions.get().output_snapshot["output"]["alerts_created"] for r in runs]
+    assert sorted(created) == [0, 0, 0, 0, 0, 1]
