@@ -29,6 +29,37 @@ def looks_like_grafana(payload: dict[str, Any]) -> bool:
     return any(isinstance(a, dict) and any(k in a for k in GRAFANA_MARKERS) for a in alerts)
 
 
+def prometheus_alert(
+    alert: dict[str, Any],
+    payload: dict[str, Any],
+    *,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    name: str,
+    description: str,
+    group_key: Any,
+) -> NormalizedAlert:
+    """One alert in the Alertmanager webhook shape, which Grafana's unified alerting reuses:
+    fingerprint, status, times and group from the alert; name and text from the caller."""
+    fingerprint = first_text(alert, "fingerprint") or stable_fingerprint(labels)
+    status_text = first_text(alert, "status") or first_text(payload, "status")
+    status = AlertStatus.RESOLVED if status_text == "resolved" else AlertStatus.FIRING
+    return NormalizedAlert(
+        fingerprint=fingerprint,
+        name=name,
+        status=status,
+        severity=normalize_severity(labels.get("severity")),
+        description=description,
+        labels=labels,
+        annotations=annotations,
+        started_at=parse_timestamp(alert.get("startsAt")),
+        ended_at=(parse_timestamp(alert.get("endsAt")) if status is AlertStatus.RESOLVED else None),
+        # The sender already grouped these; without its key an alert stands alone.
+        group_key=f"group:{group_key}" if group_key else f"alert:{fingerprint}",
+        raw=alert,
+    )
+
+
 class AlertmanagerDriver(BaseAlertDriver):
     name = "alertmanager"
 
@@ -56,27 +87,15 @@ class AlertmanagerDriver(BaseAlertDriver):
                 raise self.not_recognized(f"alerts[{index}] has no 'labels' object")
             labels = {**common_labels, **str_dict(alert["labels"])}
             annotations = {**common_annotations, **str_dict(alert.get("annotations"))}
-            fingerprint = first_text(alert, "fingerprint") or stable_fingerprint(labels)
-            status_text = first_text(alert, "status") or first_text(payload, "status")
-            status = AlertStatus.RESOLVED if status_text == "resolved" else AlertStatus.FIRING
             parsed.append(
-                NormalizedAlert(
-                    fingerprint=fingerprint,
-                    name=labels.get("alertname") or "Alertmanager alert",
-                    status=status,
-                    severity=normalize_severity(labels.get("severity")),
-                    description=first_text(annotations, "description", "summary", "message"),
+                prometheus_alert(
+                    alert,
+                    payload,
                     labels=labels,
                     annotations=annotations,
-                    started_at=parse_timestamp(alert.get("startsAt")),
-                    ended_at=(
-                        parse_timestamp(alert.get("endsAt"))
-                        if status is AlertStatus.RESOLVED
-                        else None
-                    ),
-                    # Alertmanager already grouped these; without its key an alert stands alone.
-                    group_key=f"group:{group_key}" if group_key else f"alert:{fingerprint}",
-                    raw=alert,
+                    name=labels.get("alertname") or "Alertmanager alert",
+                    description=first_text(annotations, "description", "summary", "message"),
+                    group_key=group_key,
                 )
             )
         return parsed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.alerts.drivers.alertmanager import looks_like_grafana
+from apps.alerts.drivers.alertmanager import looks_like_grafana, prometheus_alert
 from apps.alerts.drivers.base import (
     AlertStatus,
     BaseAlertDriver,
@@ -12,7 +12,6 @@ from apps.alerts.drivers.base import (
     Severity,
     first_text,
     normalize_severity,
-    parse_timestamp,
     require_dict,
     stable_fingerprint,
     str_dict,
@@ -56,30 +55,19 @@ class GrafanaDriver(BaseAlertDriver):
                 raise self.not_recognized(f"alerts[{index}] is not an object")
             labels = str_dict(alert.get("labels"))
             annotations = str_dict(alert.get("annotations"))
-            fingerprint = first_text(alert, "fingerprint") or stable_fingerprint(labels)
-            status_text = first_text(alert, "status") or first_text(payload, "status")
-            status = AlertStatus.RESOLVED if status_text == "resolved" else AlertStatus.FIRING
             for key in ("dashboardURL", "panelURL", "generatorURL", "valueString"):
                 if alert.get(key):
                     annotations.setdefault(key, str(alert[key]))
             parsed.append(
-                NormalizedAlert(
-                    fingerprint=fingerprint,
-                    name=labels.get("alertname") or first_text(payload, "title") or "Grafana",
-                    status=status,
-                    severity=normalize_severity(labels.get("severity")),
-                    description=first_text(annotations, "description", "summary")
-                    or first_text(payload, "message"),
+                prometheus_alert(
+                    alert,
+                    payload,
                     labels=labels,
                     annotations=annotations,
-                    started_at=parse_timestamp(alert.get("startsAt")),
-                    ended_at=(
-                        parse_timestamp(alert.get("endsAt"))
-                        if status is AlertStatus.RESOLVED
-                        else None
-                    ),
-                    group_key=f"group:{group_key}" if group_key else f"alert:{fingerprint}",
-                    raw=alert,
+                    name=labels.get("alertname") or first_text(payload, "title") or "Grafana",
+                    description=first_text(annotations, "description", "summary")
+                    or first_text(payload, "message"),
+                    group_key=group_key,
                 )
             )
         return parsed
