@@ -19,7 +19,7 @@ from typing import Any
 from django.db import connection
 
 from apps.orchestration.models import (
-    FINAL_STAGE_STATUSES,
+    RESULT_STAGE_STATUSES,
     PipelineRun,
     RunStatus,
     StageExecution,
@@ -105,6 +105,7 @@ _EXECUTION_INSERT_FIELDS = (
     "error_retryable",
     "created_at",
     "started_at",
+    "starts",
 )
 
 
@@ -143,7 +144,7 @@ def insert_execution(execution: StageExecution) -> bool:
 
 @functools.cache
 def _outputs_sql(vendor: str) -> str:
-    statuses = ", ".join(["%s"] * len(FINAL_STAGE_STATUSES))
+    statuses = ", ".join(["%s"] * len(RESULT_STAGE_STATUSES))
     return (
         f"SELECT {_column(StageExecution, 'node_id')}, "  # noqa: S608
         f"{_column(StageExecution, 'output_snapshot')} "
@@ -157,7 +158,7 @@ def _outputs_sql(vendor: str) -> str:
 def finished_results(run_pk: int) -> dict[str, dict[str, Any]]:
     """The stored result of every finished node of the run, by node id."""
     with connection.cursor() as cursor:
-        cursor.execute(_outputs_sql(connection.vendor), [run_pk, *FINAL_STAGE_STATUSES])
+        cursor.execute(_outputs_sql(connection.vendor), [run_pk, *RESULT_STAGE_STATUSES])
         rows = cursor.fetchall()
     field = StageExecution._meta.get_field("output_snapshot")
     return {node_id: _from_db(field, snapshot) for node_id, snapshot in rows}
