@@ -33,8 +33,14 @@ class BackgroundRunner(Runner):
     def schedule(self, step: Step) -> None:
         transaction.on_commit(lambda: executor().submit(step))
 
+    _backlog: int | None = None
+
     def backlog(self, step: Step) -> int | None:
-        return executor().pending
+        # One snapshot per runner (recovery uses one per sweep): the steps this sweep itself
+        # hands on must not make the next stalled run look queued.
+        if self._backlog is None:
+            self._backlog = executor().pending
+        return self._backlog
 
 
 class Executor:
