@@ -126,7 +126,12 @@ def deliver(
         if exc.ambiguous:
             ledger.mark_unknown(row, str(exc), owner=owner)
             logger.warning("notify %s (%s): outcome unknown: %s", target.name, target.driver, exc)
-            record.update(status="unknown", error=str(exc), retryable=row.retryable)
+            error = str(exc)
+            if not row.retryable:
+                error += (
+                    f"; sent {row.attempts} times with the same idempotency key, not sent again"
+                )
+            record.update(status="unknown", error=error, retryable=row.retryable)
             return record
         ledger.mark_failed(row, str(exc), retryable=exc.retryable, owner=owner)
         logger.warning("notify %s (%s) failed: %s", target.name, target.driver, exc)
