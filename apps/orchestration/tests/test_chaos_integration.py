@@ -130,6 +130,21 @@ def test_kills_and_a_broker_restart_lose_no_run_and_deliver_each_run_once(tmp_pa
     assert max(sink.raw[r.run_id] for r in runs) <= 2
     assert sum(sink.raw[r.run_id] for r in runs) >= RUNS + 1  # the in-flight send was resent
     assert Delivery.objects.filter(status="sent").count() == RUNS
+    # Figures for docs/benchmarks.md (pytest -s shows them).
+    after_kill = [
+        r.completed_at.timestamp() - k
+        for k in kills
+        for r in runs
+        if r.created_at.timestamp() <= k < r.completed_at.timestamp()
+    ]
+    print(
+        f"\nchaos: {len(runs)} runs, {statuses.count(503)} answered 503 during the broker "
+        f"restart, {len(kills)} kills; wire sends {sum(sink.raw.values())} "
+        f"(resends {sum(sink.raw.values()) - RUNS}), effective duplicates "
+        f"{sum(1 for r in runs if sink.effective(r.run_id) > 1)}, lost "
+        f"{sum(1 for r in runs if sink.effective(r.run_id) == 0)}; slowest completion after "
+        f"a kill {max(after_kill, default=0):.1f}s"
+    )
     # No run stood still for long after its worker died.
     for killed_at in kills:
         hit = [r for r in runs if r.created_at.timestamp() <= killed_at]
