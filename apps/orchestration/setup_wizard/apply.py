@@ -20,7 +20,7 @@ from apps.notify.models import NotificationChannel
 from apps.orchestration import schedules
 from apps.orchestration.models import PipelineDefinition
 from apps.orchestration.setup_wizard import envwriter
-from apps.orchestration.setup_wizard.plan import Plan
+from apps.orchestration.setup_wizard.plan import Plan, PlanError
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -93,6 +93,18 @@ def apply_plan(command: Any, plan: Plan, config: dict[str, Any]) -> Applied:
 
 
 def _write_records(command: Any, plan: Plan, config: dict[str, Any]) -> Applied:
+    # The plan was checked before the confirmation; a reused channel removed since then
+    # would leave the pipeline notifying nobody.
+    still_there = set(
+        NotificationChannel.objects.select_for_update()
+        .filter(name__in=plan.reused_channels, is_active=True)
+        .values_list("name", flat=True)
+    )
+    gone = [name for name in plan.reused_channels if name not in still_there]
+    if gone:
+        raise PlanError(
+            [f"channel {name!r} cannot be reused: it was deleted or deactivated" for name in gone]
+        )
     retired = [d.pk for d in plan.deactivate_definitions]
     PipelineDefinition.objects.filter(pk__in=retired).update(is_active=False)
     for name in plan.delete_schedules_of:

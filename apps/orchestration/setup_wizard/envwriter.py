@@ -61,8 +61,11 @@ def render(existing: str, updates: Mapping[str, str], *, today: datetime.date) -
         if binding.key in lines:
             # Every assignment of the key gets the new value: python-dotenv keeps the last one.
             seen.add(binding.key)
-            prefix = "export " if original.lstrip().startswith("export") else ""
-            out.append(prefix + lines[binding.key] + "\n")
+            body = original.lstrip()
+            # The parser counts blank lines before an assignment as part of it: keep them.
+            leading = original[: len(original) - len(body)]
+            prefix = "export " if body.startswith("export") else ""
+            out.append(leading + prefix + lines[binding.key] + "\n")
         else:
             out.append(original)
     text = "".join(out)
@@ -119,6 +122,8 @@ class PendingEnvWrite:
 def prepare(path: Path, updates: Mapping[str, str]) -> PendingEnvWrite:
     """Write the updated content of ``path`` to a temporary file; nothing changes yet."""
     path = _target(path)
+    if path.exists() and not path.is_file():
+        raise EnvFileError(f"{path} exists and is not a file")
     previous = path.read_text(encoding="utf-8") if path.exists() else None
     content = render(previous or "", updates, today=datetime.date.today())
     pending = prepare_content(path, content)

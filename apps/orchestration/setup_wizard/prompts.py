@@ -45,6 +45,9 @@ class PromptMixin:
                 self.stdout.write(prompt, ending="")
                 self.stdout.flush()
                 answer = input()
+                # Piped answers are not echoed by a terminal: echo them so a transcript reads
+                # as question and answer (a secret only as a mask).
+                self.stdout.write("****" if secret and answer.strip() else answer.strip())
         except EOFError:
             raise WizardAborted("the input ended before the wizard finished") from None
         return answer.strip()

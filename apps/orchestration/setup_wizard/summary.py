@@ -7,12 +7,29 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from apps.orchestration.setup_wizard.channels import masked
 from apps.orchestration.setup_wizard.pipeline import CHECKER_ANSWERS, describe_chain
 from apps.orchestration.setup_wizard.plan import SECRET_ENV_KEYS, Plan
 
 MASK = "****"
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password (``redis://:secret@host``) masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+
+
+def shown_env_value(key: str, value: str) -> str:
+    if key == "CELERY_BROKER_URL":
+        return mask_url(value)
+    return MASK if key in SECRET_ENV_KEYS and value else value
 
 
 def show_summary(command: Any, config: dict[str, Any]) -> None:
@@ -44,7 +61,7 @@ def show_summary(command: Any, config: dict[str, Any]) -> None:
         )
         out.write(f"  Schedule: {when}, notify {notify}")
         if schedule.get("broker_url"):
-            out.write(f"  Celery broker: {MASK}")
+            out.write(f"  Celery broker: {mask_url(schedule['broker_url'])}")
     intelligence = config.get("intelligence")
     if intelligence:
         info = intelligence["provider"]
@@ -89,7 +106,6 @@ def show_plan(command: Any, plan: Plan) -> None:
     if plan.env_updates:
         out.write(f"  {plan.env_path}:")
         for key, value in plan.env_updates.items():
-            shown = MASK if key in SECRET_ENV_KEYS and value else value
-            out.write(f"    {key}={shown}")
+            out.write(f"    {key}={shown_env_value(key, value)}")
     for warning in plan.warnings:
         out.write(style.WARNING(f"  ! {warning}"))

@@ -8,7 +8,10 @@ still learns whether every channel accepts messages.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from django.test.utils import override_settings
 
 from apps.alerts.samples import get_sample_payload
 from apps.notify.drivers import get_driver
@@ -19,9 +22,22 @@ from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrat
 from apps.orchestration.errors import DefinitionInvalidError
 from apps.orchestration.management.commands._result_display import display_result
 from apps.orchestration.models import PipelineDefinition
-from apps.orchestration.setup_wizard.pipeline import channels_of
+from apps.orchestration.setup_wizard.pipeline import channels_of, split_list
 
 TEST_ENVIRONMENT = "setup-test"
+# Settings the test run must see as just written to .env (this process read its settings
+# before the wizard wrote the file), and how each is parsed.
+LIVE_SETTINGS = {
+    "OPENAI_API_KEY": str,
+    "ANTHROPIC_API_KEY": str,
+    "CHECKERS_SKIP": split_list,
+}
+
+
+def live_settings(env_updates: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        key: parse(env_updates[key]) for key, parse in LIVE_SETTINGS.items() if key in env_updates
+    }
 
 
 def describe_test(definition: PipelineDefinition, config: dict[str, Any]) -> str:
@@ -31,8 +47,21 @@ def describe_test(definition: PipelineDefinition, config: dict[str, Any]) -> str
     return f'one health check through "{definition.name}"'
 
 
-def run_test(command: Any, definition: PipelineDefinition, config: dict[str, Any]) -> bool:
-    """Run the test and report it; True when the run completed and every channel accepted."""
+def run_test(
+    command: Any,
+    definition: PipelineDefinition,
+    config: dict[str, Any],
+    env_updates: Mapping[str, str] | None = None,
+) -> bool:
+    """Run the test and report it; True when the run completed and every channel accepted.
+
+    ``env_updates`` (what the wizard just wrote to .env) are in effect during the run only.
+    """
+    with override_settings(**live_settings(env_updates or {})):
+        return _run_test(command, definition, config)
+
+
+def _run_test(command: Any, definition: PipelineDefinition, config: dict[str, Any]) -> bool:
     out, style = command.stdout, command.style
     if config["preset"].get("has_alerts", True):
         source = (config.get("alerts") or ["alertmanager"])[0]

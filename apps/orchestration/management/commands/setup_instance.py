@@ -20,8 +20,9 @@ from argparse import BooleanOptionalAction
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from apps.notify.models import NotificationChannel
 from apps.orchestration.models import PipelineDefinition
@@ -126,12 +127,16 @@ class Command(StagesMixin, BaseCommand):
             self.stdout.write("Setup cancelled.")
             return
 
-        applied = apply_plan(self, plan, config)
+        try:
+            applied = apply_plan(self, plan, config)
+        except (DatabaseError, ValidationError, OSError, ValueError) as exc:
+            # Rolled back (and the .env file left or put back as it was) by apply_plan.
+            raise CommandError(f"Applying failed, nothing was applied: {_message(exc)}") from exc
         self._applied = True
         self._report(applied, plan, config)
         if applied.interrupted:
             raise KeyboardInterrupt
-        self._offer_test(applied, config, options)
+        self._offer_test(applied, plan, config, options)
 
     def _env_path(self, options: dict[str, Any]) -> Path:
         if options["env_file"]:
@@ -209,7 +214,7 @@ class Command(StagesMixin, BaseCommand):
         self.stdout.write("\n".join(lines))
 
     def _offer_test(
-        self, applied: Applied, config: dict[str, Any], options: dict[str, Any]
+        self, applied: Applied, plan: Plan, config: dict[str, Any], options: dict[str, Any]
     ) -> None:
         wanted = options["test_run"]
         what = describe_test(applied.definition, config)
@@ -218,7 +223,7 @@ class Command(StagesMixin, BaseCommand):
                 self.stdout.write(f"  (setup_instance --test-run would send {what})")
                 return
             wanted = self._prompt_yes_no(f"\n? Send {what} now?", default=True)
-        if wanted and not run_test(self, applied.definition, config):
+        if wanted and not run_test(self, applied.definition, config, plan.env_updates):
             raise CommandError(
                 "The configuration was applied, but the test run did not reach every channel "
                 "(see above)."
@@ -310,3 +315,9 @@ class Command(StagesMixin, BaseCommand):
                 existing.is_active = False
                 existing.save(update_fields=["is_active", "updated_at"])
         return action
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return str(exc)
