@@ -16,8 +16,11 @@ import os
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
+
 from apps.orchestration.setup_wizard.channels import DRIVER_FIELDS, default_channel_name
 from apps.orchestration.setup_wizard.pipeline import split_list
+from apps.orchestration.setup_wizard.plan import API_KEY_SETTINGS
 from apps.orchestration.setup_wizard.presets import PRESET_NAMES, get_preset
 from apps.orchestration.setup_wizard.stages import DEFAULT_NETWORK_HOSTS
 
@@ -154,6 +157,11 @@ def config_from_options(options: dict[str, Any]) -> dict[str, Any]:
             api_key = None
         if api_key:
             intelligence["api_key"] = api_key
+        elif provider in API_KEY_SETTINGS and not getattr(settings, API_KEY_SETTINGS[provider]):
+            problems.append(
+                f"--api-key is required with --provider {provider} "
+                f"({API_KEY_SETTINGS[provider]} is not configured)"
+            )
         config["intelligence"] = intelligence
 
     config["reuse_channels"] = split_list(options.get("reuse_channels") or "")

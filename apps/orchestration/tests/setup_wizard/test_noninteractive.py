@@ -123,3 +123,11 @@ def test_a_rerun_without_on_existing_stops_and_with_add_creates_another_pipeline
         "oncall-2",
         "ops-pagerduty",
     ]
+
+
+def test_an_ai_provider_without_a_key_anywhere_needs_api_key() -> None:
+    with pytest.raises(CommandError, match="--api-key is required with --provider openai"):
+        setup(
+            "--preset", "ai-analyzed", "--alerts", "generic", "--provider", "openai",
+            "--notify", "pagerduty", "--pagerduty-routing-key", "KEY", "--yes",
+        )  # fmt: skip
