@@ -15,7 +15,7 @@ from django.db import transaction
 from apps.alerts.tests.conftest import WEBHOOK_TOKEN
 from apps.alerts.tests.webhook_support import post
 from apps.notify.models import Delivery, NotificationChannel
-from apps.notify.tests.conftest import RecordingServer, Reply, http_server  # noqa: F401
+from apps.notify.tests.conftest import RecordingServer, Reply
 from apps.orchestration import engine, inprocess
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
 from apps.orchestration.engine import sql
@@ -24,6 +24,17 @@ from apps.orchestration.engine.runner import InlineRunner
 from apps.orchestration.models import PipelineDefinition, PipelineRun, RunStatus, StageExecution
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def http_server() -> Iterator[RecordingServer]:
+    # Defined here rather than imported from apps/notify/tests/conftest.py: an imported
+    # fixture used as an argument is a redefinition to ruff (F811).
+    server = RecordingServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
 
 
 @pytest.fixture
