@@ -28,8 +28,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def http_server() -> Iterator[RecordingServer]:
-    # Defined here rather than imported from apps/notify/tests/conftest.py: an imported
-    # fixture used as an argument is a redefinition to ruff (F811).
     server = RecordingServer()
     server.thread.start()
     yield server
