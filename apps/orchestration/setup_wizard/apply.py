@@ -15,6 +15,7 @@ from types import FrameType
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.notify.models import NotificationChannel
 from apps.orchestration import schedules
@@ -106,7 +107,9 @@ def _write_records(command: Any, plan: Plan, config: dict[str, Any]) -> Applied:
             [f"channel {name!r} cannot be reused: it was deleted or deactivated" for name in gone]
         )
     retired = [d.pk for d in plan.deactivate_definitions]
-    PipelineDefinition.objects.filter(pk__in=retired).update(is_active=False)
+    PipelineDefinition.objects.filter(pk__in=retired).update(
+        is_active=False, updated_at=timezone.now()
+    )
     for name in plan.delete_schedules_of:
         schedules.delete_schedules_for(name)
     NotificationChannel.objects.filter(pk__in=[c.pk for c in plan.deactivate_channels]).update(

@@ -95,10 +95,11 @@ def build_plan(
     )
     if replaced is not None and (update is None or update.pk != replaced.pk):
         plan.deactivate_definitions.append(replaced)
-    if replaced is not None:
-        plan.delete_schedules_of.append(replaced.name)
-    elif update is not None:
-        plan.delete_schedules_of.append(update.name)
+    # Schedules of what is replaced or revived would fire the new pipeline twice, or an
+    # inactive one forever.
+    for row in (replaced, update):
+        if row is not None and row.name not in plan.delete_schedules_of:
+            plan.delete_schedules_of.append(row.name)
 
     reused = list(config.get("reuse_channels") or [])
     retired = channels_replaced_by_reconfigure(replaced, reused) if replaced else []

@@ -122,7 +122,6 @@ class StagesMixin(PromptMixin):
                 "  Celery broker URL (schedules need it, with beat and a worker; "
                 "'none' to set it later)",
                 default=DEFAULT_BROKER_URL,
-                secret=False,
             )
             if broker.lower() != "none":
                 result["broker_url"] = broker
