@@ -15,8 +15,11 @@ from project.env import (
     env_str,
     parse_database_url,
 )
+from project.envfile import load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Before any setting is read: the .env file fills in what the environment does not set.
+ENV_FILE = load_env_file()
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or (
@@ -97,6 +100,11 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+
+# --- Local stack (make up) ----------------------------------------------------------------------
+# Ports of the web process and Flower; deploy/stack.py hands them to honcho's processes.
+PORT = env_int("PORT", 8000, minimum=1)
+FLOWER_PORT = env_int("FLOWER_PORT", 5555, minimum=1)
 
 # --- API and webhooks -------------------------------------------------------------------------
 API_AUTH_REQUIRED = env_bool("API_AUTH_REQUIRED", True)

@@ -3,6 +3,10 @@
 Hosts are ``name``, ``name:port`` or ``[v6]:port``. With ``method=auto`` a host with a port is
 probed by TCP connect, a bare host by ``ping`` when the binary exists (raw ICMP sockets need
 root, the setuid ``ping`` does not) and otherwise by TCP connect to ``port``.
+
+There are no default hosts: a monitoring host that starts talking to the internet because
+nobody configured it otherwise is a surprise (and a firewall alarm). With no hosts the check
+is ``unknown``, like the process checker with no names.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ class NetworkChecker(BaseChecker):
     description = "Hosts reachable (TCP connect or ping) and their latency"
     options = (
         *threshold_options(200.0, 1000.0, "ms, slowest host"),
-        Option("hosts", "list", ["8.8.8.8", "1.1.1.1"], "hosts to probe", minimum=1),
+        Option("hosts", "list", [], "hosts to probe (none by default: nothing is contacted)"),
         Option("method", "str", "auto", "probe method", choices=("auto", "tcp", "icmp")),
         Option(
             "port", "int", 443, "TCP port for hosts given without one", minimum=1, maximum=65535
@@ -120,6 +124,8 @@ class NetworkChecker(BaseChecker):
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         hosts = config["hosts"]
+        if not hosts:
+            return Measurement(CheckStatus.UNKNOWN, "No hosts configured (option hosts)")
         with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
             probes = list(pool.map(lambda spec: self._probe(spec, config), hosts))
         down = [p for p in probes if not p.reachable]
