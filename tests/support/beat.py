@@ -15,7 +15,9 @@ from tests.support.worker import ROOT, WorkerProcess, test_database_url
 
 
 @contextmanager
-def celery_beat(tmp_path: Path, *, max_interval: float = 1.0) -> Iterator[WorkerProcess]:
+def celery_beat(
+    tmp_path: Path, *, max_interval: float = 1.0, extra_env: dict[str, str] | None = None
+) -> Iterator[WorkerProcess]:
     """Beat with django-celery-beat's DatabaseScheduler, looking for due schedules at least
     every ``max_interval`` seconds; stopped (SIGTERM, then SIGKILL) on exit."""
     log_path = tmp_path / "beat.log"
@@ -26,6 +28,7 @@ def celery_beat(tmp_path: Path, *, max_interval: float = 1.0) -> Iterator[Worker
         "CELERY_BROKER_URL": redis_url(),
         "LOG_LEVEL": "INFO",
         "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
     }
     cmd = [
         sys.executable, "-m", "celery", "-A", "workers", "beat", "--loglevel=INFO",
