@@ -115,4 +115,3 @@ def celery_worker(
         yield worker
     finally:
         worker.stop()
-

@@ -21,9 +21,9 @@ from apps.alerts.tests.conftest import WEBHOOK_TOKEN
 from apps.alerts.tests.webhook_support import post
 from apps.notify.models import Delivery, NotificationChannel
 from apps.orchestration.models import PipelineDefinition, PipelineRun, RunStatus
+from tests.support.beat import celery_beat
 from tests.support.redis_server import redis_server
 from tests.support.sink import CountingSink
-from tests.support.beat import celery_beat
 from tests.support.worker import WorkerProcess, celery_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
