@@ -110,6 +110,10 @@ ALERTS_SOURCE_PIPELINES = env_mapping("ALERTS_SOURCE_PIPELINES")
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(ALERTS_MAX_BODY_BYTES + 1024, 2_621_440)
 
 # --- Outbound notifications ---------------------------------------------------------------------
+# Outbound connections (notifications, AI providers) to private, loopback or reserved
+# addresses are refused unless the host or address is listed (names, IPs, CIDR networks).
+OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS")
+# The older name, still honoured: its entries are added to OUTBOUND_ALLOWED_HOSTS.
 NOTIFY_ALLOWED_HOSTS = env_list("NOTIFY_ALLOWED_HOSTS")
 NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0, minimum=0.1)
 
