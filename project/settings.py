@@ -122,6 +122,8 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
+# Empty = Anthropic's API; ANTHROPIC_API_KEY is sent only here (or there).
+ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL")
 INTELLIGENCE_TOKEN_BUDGET = env_int("INTELLIGENCE_TOKEN_BUDGET", 20000, minimum=0)
 
 # --- Checkers -----------------------------------------------------------------------------------

@@ -20,18 +20,18 @@ from apps.notify.models import NotificationChannel
 from apps.notify.tests.helpers import sample_message
 from apps.orchestration.nodes import NodeContext, get_node_handler
 from apps.orchestration.validation import validate_config
-from tests.support.network import Firewall, Listener, firewall, listener  # noqa: F401
+from tests.support.network import Firewall, Listener
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def only_hooks_invalid(settings, firewall: Firewall) -> None:  # noqa: F811
+def only_hooks_invalid(settings, firewall: Firewall) -> None:
     settings.NOTIFY_ALLOWED_HOSTS = ["hooks.invalid"]
     settings.OUTBOUND_ALLOWED_HOSTS = []
 
 
-def bypass_url(listener: Listener) -> str:  # noqa: F811
+def bypass_url(listener: Listener) -> str:
     return f"http://127.0.0.1:{listener.port}\\@hooks.invalid/x"
 
 
@@ -46,7 +46,7 @@ def stored_before_validation(name: str, url: str) -> None:
     )
 
 
-def test_a_channel_with_the_url_cannot_be_saved(listener: Listener) -> None:  # noqa: F811
+def test_a_channel_with_the_url_cannot_be_saved(listener: Listener) -> None:
     with pytest.raises(ValidationError) as caught:
         NotificationChannel.objects.create(
             name="internal", driver="generic", config={"endpoint_url": bypass_url(listener)}
@@ -54,7 +54,7 @@ def test_a_channel_with_the_url_cannot_be_saved(listener: Listener) -> None:  # 
     assert "endpoint_url must not contain a backslash" in str(caught.value)
 
 
-def test_a_stored_channel_with_the_url_never_connects(listener: Listener) -> None:  # noqa: F811
+def test_a_stored_channel_with_the_url_never_connects(listener: Listener) -> None:
     stored_before_validation("internal", bypass_url(listener))
 
     result = get_node_handler("notify").execute(context(), {"channels": ["internal"]})
@@ -65,7 +65,7 @@ def test_a_stored_channel_with_the_url_never_connects(listener: Listener) -> Non
 
 
 def test_an_inline_driver_config_with_the_url_is_refused_when_saved_and_when_run(
-    listener: Listener,  # noqa: F811
+    listener: Listener,
 ) -> None:
     node = {"driver": "generic", "driver_config": {"endpoint_url": bypass_url(listener)}}
     definition = {"version": "1.0", "nodes": [{"id": "notify", "type": "notify", "config": node}]}
@@ -82,7 +82,7 @@ def test_an_inline_driver_config_with_the_url_is_refused_when_saved_and_when_run
 
 
 def test_test_notify_refuses_the_url_inline_and_from_a_stored_channel(
-    listener: Listener,  # noqa: F811
+    listener: Listener,
 ) -> None:
     stored_before_validation("internal", bypass_url(listener))
     config = json.dumps({"endpoint_url": bypass_url(listener)})
@@ -94,7 +94,7 @@ def test_test_notify_refuses_the_url_inline_and_from_a_stored_channel(
     assert listener.connections == []
 
 
-def test_the_driver_and_the_helper_refuse_it_at_send_time(listener: Listener) -> None:  # noqa: F811
+def test_the_driver_and_the_helper_refuse_it_at_send_time(listener: Listener) -> None:
     with pytest.raises(NotifyConfigError):
         get_driver("generic").send(sample_message(), {"endpoint_url": bypass_url(listener)})
     with pytest.raises(NotifyError) as caught:
@@ -103,7 +103,7 @@ def test_the_driver_and_the_helper_refuse_it_at_send_time(listener: Listener) ->
     assert listener.connections == []
 
 
-def test_a_guard_refusal_is_permanent_and_sends_nothing(listener: Listener, settings) -> None:  # noqa: F811
+def test_a_guard_refusal_is_permanent_and_sends_nothing(listener: Listener, settings) -> None:
     # Below URL validation: a plain loopback URL, refused on the socket the helper opens.
     with pytest.raises(NotifyError) as caught:
         send_json(f"http://127.0.0.1:{listener.port}/secret-path", {})
