@@ -102,7 +102,16 @@ API_AUTH_REQUIRED = env_bool("API_AUTH_REQUIRED", True)
 API_KEYS = env_list("API_KEYS")
 ALERTS_WEBHOOK_TOKEN = env_str("ALERTS_WEBHOOK_TOKEN")
 ALERTS_WEBHOOK_HMAC_SECRET = env_str("ALERTS_WEBHOOK_HMAC_SECRET")
+# A v1 signature's timestamp may be this far from now; it is remembered twice as long.
+ALERTS_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = env_int(
+    "ALERTS_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS", 300, minimum=1
+)
+# Sources whose path accepts the replayable body-only HMAC (sha256=); empty = none.
+ALERTS_WEBHOOK_BODY_HMAC_SOURCES = env_list("ALERTS_WEBHOOK_BODY_HMAC_SOURCES")
+# ?token= for senders that cannot set headers (it reaches access logs, redacted there).
+ALERTS_WEBHOOK_QUERY_TOKEN = env_bool("ALERTS_WEBHOOK_QUERY_TOKEN", False)
 ALERTS_MAX_BODY_BYTES = env_int("ALERTS_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
+ALERTS_MAX_JSON_DEPTH = env_int("ALERTS_MAX_JSON_DEPTH", 64, minimum=1)
 ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 6000, minimum=0)
 ALERTS_DEDUP_WINDOW_SECONDS = env_int("ALERTS_DEDUP_WINDOW_SECONDS", 60, minimum=0)
 ALERTS_DEFAULT_PIPELINE = env_str("ALERTS_DEFAULT_PIPELINE")
@@ -159,7 +168,11 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"run_context": {"()": "apps.orchestration.logging.RunContextFilter"}},
+    "filters": {
+        "run_context": {"()": "apps.orchestration.logging.RunContextFilter"},
+        # ?token= and similar never reach a log line (runserver logs full request lines).
+        "redact_secrets": {"()": "project.redaction.RedactSecretsFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s "
@@ -170,9 +183,13 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["run_context"],
+            "filters": ["run_context", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING").upper()},
-    "loggers": {"apps": {"level": LOG_LEVEL, "propagate": True}},
+    "loggers": {
+        "apps": {"level": LOG_LEVEL, "propagate": True},
+        # Django's own config gives runserver's request log a handler without our filter.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

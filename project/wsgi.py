@@ -4,5 +4,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from project.redaction import without_secrets_in_logs
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-application = get_wsgi_application()
+# Query-string secrets (?token=) are masked before gunicorn writes its access log.
+application = without_secrets_in_logs(get_wsgi_application())
