@@ -7,6 +7,7 @@ Every helper refuses a value it does not understand instead of guessing: a typo 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlparse
 
@@ -33,6 +34,13 @@ def env_bool(name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not a boolean (use one of 1/0, true/false)")
+
+
+def env_choice(name: str, default: str, choices: Iterable[str]) -> str:
+    value = os.environ.get(name, "").strip() or default
+    if value not in choices:
+        raise ImproperlyConfiguredEnv(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:

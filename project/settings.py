@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from project.env import (
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
@@ -28,6 +30,15 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+# HTTPS only (docs/security.md, "Deploying with TLS"): redirect plain HTTP, and HSTS. Off by
+# default: both break a deployment that is not behind TLS, and HSTS cannot be taken back.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# Paths answered over plain HTTP anyway (regexes on the path without its leading slash):
+# the container healthcheck, and any internal sender listed here.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", *env_list("DJANGO_SECURE_REDIRECT_EXEMPT")]
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -37,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "axes",
     "apps.alerts",
     "apps.checkers",
     "apps.intelligence",
@@ -52,7 +64,33 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: refuses logins while an address/account is locked out.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "project.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Admin login throttling (django-axes; project/login_throttle.py) -----------------------------
+# What a failure counts against. "username_and_ip" (default) locks one account from one
+# address, so an attacker elsewhere cannot lock the real operator out.
+_LOCK_OUT_BY = {
+    "username_and_ip": [["username", "ip_address"]],
+    "ip": ["ip_address"],
+    "username": ["username"],
+    "username_or_ip": ["username", "ip_address"],
+}
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = _LOCK_OUT_BY[
+    env_choice("AXES_LOCK_OUT_BY", "username_and_ip", _LOCK_OUT_BY)
+]
+# A successful login forgets earlier failures: a typo a day never adds up to a lockout.
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["password"]
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
