@@ -66,8 +66,10 @@ def listener() -> Iterator[Listener]:
 
 @dataclass
 class Firewall:
-    """Connection attempts to non-loopback addresses, refused before they leave the host."""
+    """Every connection attempt's address, and those refused (not loopback) before they left
+    the host."""
 
+    attempted: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
 
 
@@ -80,6 +82,8 @@ def firewall(monkeypatch: pytest.MonkeyPatch) -> Firewall:
 
     def connect(self: socket.socket, address: object) -> None:
         host = address[0] if isinstance(address, tuple) else None
+        if host is not None:
+            wall.attempted.append(host)
         if host is not None and not ipaddress.ip_address(host.split("%")[0]).is_loopback:
             wall.blocked.append(host)
             raise ConnectionRefusedError(f"test firewall: {host} is not loopback")

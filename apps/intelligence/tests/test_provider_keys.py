@@ -157,4 +157,4 @@ def test_a_rebinding_name_in_a_definition_is_refused_at_connect_time(
     assert analysis.fallback_used is True
     assert analysis.error["code"] == "destination_refused"
     assert api_server.requests == []
-    assert firewall.blocked == []
+    assert firewall.attempted == []

@@ -67,7 +67,16 @@ def test_the_backslash_url_is_refused_at_connect_time(
         post_requests(BACKSLASH.format(port=listener.port))
     assert "127.0.0.1 is a loopback address" in caught.value.message
     assert listener.connections == []
-    assert firewall.blocked == []
+    assert firewall.attempted == []
+
+
+def test_the_ipv6_backslash_url_is_refused_without_any_attempt(
+    firewall: Firewall, only_hooks_invalid
+) -> None:
+    with pytest.raises(OutboundBlockedError) as caught:
+        post_requests("http://[::1]:8340\\@hooks.invalid/x")
+    assert "::1 is a loopback address" in caught.value.message
+    assert firewall.attempted == []
 
 
 def test_the_backslash_url_never_reaches_the_listener_through_httpx(
@@ -78,7 +87,7 @@ def test_the_backslash_url_never_reaches_the_listener_through_httpx(
     with pytest.raises((OutboundBlockedError, *CONNECT_ERRORS)):
         post_httpx(BACKSLASH.format(port=listener.port))
     assert listener.connections == []
-    assert firewall.blocked == []
+    assert firewall.attempted == []
 
 
 @pytest.mark.parametrize("post", CLIENTS)
@@ -92,7 +101,7 @@ def test_a_rebinding_name_is_resolved_once_and_only_the_checked_address_is_tried
         post(f"http://rebind.invalid:{listener.port}/x")
 
     assert dns.calls == 1  # a second lookup would have answered 127.0.0.1
-    assert firewall.blocked == [PUBLIC_IPV4]  # the checked address, kept from leaving
+    assert firewall.attempted == [PUBLIC_IPV4]  # only the checked address, kept from leaving
     assert listener.connections == []
 
 
@@ -106,7 +115,7 @@ def test_a_name_answering_public_then_loopback_is_refused_before_any_attempt(
     with pytest.raises(OutboundBlockedError):
         post(f"http://mixed.invalid:{listener.port}/x")
 
-    assert firewall.blocked == []
+    assert firewall.attempted == []
     assert listener.connections == []
 
 
@@ -119,7 +128,7 @@ def test_loopback_wrapped_in_ipv6_is_refused(post, host: str, firewall: Firewall
     with pytest.raises(OutboundBlockedError) as caught:
         post(f"http://{host}:8080/x")
     assert "loopback" in caught.value.message or "reserved" in caught.value.message
-    assert firewall.blocked == []
+    assert firewall.attempted == []
 
 
 @pytest.mark.parametrize("post", CLIENTS)
@@ -148,5 +157,5 @@ def test_smtp_resolves_a_rebinding_name_once(
     with pytest.raises(ConnectionRefusedError):
         GuardedSMTP("rebind.invalid", listener.port, timeout=3)
     assert dns.calls == 1
-    assert firewall.blocked == [PUBLIC_IPV4]
+    assert firewall.attempted == [PUBLIC_IPV4]
     assert listener.connections == []
