@@ -159,7 +159,9 @@ class GuardedHTTPTransport(httpx2.HTTPTransport):
     """httpx's transport with the guarded backend under its connection pool."""
 
     def __init__(self, *, extra_allowed: Iterable[str] = (), **kwargs: Any) -> None:
-        super().__init__(trust_env=False, **kwargs)
+        # trust_env stays on here: it only lets SSL_CERT_FILE/SSL_CERT_DIR name a CA bundle
+        # (an internal CA for a self-hosted model). Proxies are the client's, turned off there.
+        super().__init__(**kwargs)
         # httpx does not take a network backend; its pool (httpcore) does. The pool built
         # above has not opened a connection yet, so swapping its backend here is safe.
         self._pool._network_backend = GuardedNetworkBackend(extra_allowed)
