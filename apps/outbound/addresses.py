@@ -99,7 +99,7 @@ def refusal_reason(address: IPAddress) -> str | None:
     embedded = embedded_ipv4(address)
     if embedded is not None:
         reason = refusal_reason(embedded)
-        return f"{reason} (embedded in {address})" if reason else None
+        return f"{reason} ({embedded} inside it)" if reason else None
     checks = (
         ("loopback", address.is_loopback),
         ("unspecified", address.is_unspecified),
