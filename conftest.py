@@ -34,6 +34,9 @@ def _in_process_by_default(settings) -> None:
     """Unit tests run nodes in-process; integration fixtures set the broker explicitly.
     Outbound HTTP may reach the servers tests start on loopback."""
     settings.CELERY_BROKER_URL = ""
+    # Unit tests see a webhook's run finished when the response comes back; the background
+    # mode (the embedded default) has tests of its own.
+    settings.PIPELINE_EMBEDDED_EXECUTION = "inline"
     settings.NOTIFY_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 
@@ -62,9 +65,22 @@ def celery_on_test_redis(settings):
 def test_node_types():
     """Register the engine-test node types in this process; yields the in-process call counts."""
     from apps.orchestration import nodes
-    from tests.support.nodes import IN_PROCESS_NODES, CountingNode, FlakyNode, InProcessNode
+    from tests.support.nodes import (
+        IN_PROCESS_NODES,
+        CountingNode,
+        FlakyNode,
+        InProcessNode,
+        StubbornNode,
+        SuicideNode,
+    )
 
-    extra = {"count": CountingNode, "flaky": FlakyNode, **IN_PROCESS_NODES}
+    extra = {
+        "count": CountingNode,
+        "flaky": FlakyNode,
+        "suicide": SuicideNode,
+        "stubborn": StubbornNode,
+        **IN_PROCESS_NODES,
+    }
     for name, handler in extra.items():
         nodes.register_node_handler(name, handler)
     InProcessNode.calls.clear()

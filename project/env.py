@@ -7,7 +7,6 @@ Every helper refuses a value it does not understand instead of guessing: a typo 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlparse
 
@@ -36,13 +35,6 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not a boolean (use one of 1/0, true/false)")
 
 
-def env_choice(name: str, default: str, choices: Iterable[str]) -> str:
-    value = os.environ.get(name, "").strip() or default
-    if value not in choices:
-        raise ImproperlyConfiguredEnv(f"{name}={value!r} is not one of {', '.join(choices)}")
-    return value
-
-
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -66,6 +58,13 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
         raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not a number") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfiguredEnv(f"{name}={value} is below the minimum {minimum}")
+    return value
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env_str(name, default).lower() or default
+    if value not in choices:
+        raise ImproperlyConfiguredEnv(f"{name}={value!r} is not one of {', '.join(choices)}")
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -56,6 +57,9 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # The request went out and no answer came back (a read timeout, a connection dropped
+    # after sending): the receiver may or may not have it. Resent once, with the same key.
+    UNKNOWN = "unknown"
 
 
 class Delivery(models.Model):
@@ -78,6 +82,12 @@ class Delivery(models.Model):
     response = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    owner = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Claim token of the node execution sending it; empty when nobody is.",
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -93,3 +103,14 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.status} (run {self.run_id}, node {self.node_id})"
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every send of this (run, node, channel): receivers that honour
+        ``Idempotency-Key`` (or PagerDuty's ``dedup_key``) drop a resend."""
+        return idempotency_key(self.run_id, self.node_id, self.channel)
+
+
+def idempotency_key(run_id: str, node_id: str, channel: str) -> str:
+    digest = hashlib.sha256(f"{run_id}:{node_id}:{channel}".encode()).hexdigest()
+    return f"alertpipes-{digest[:40]}"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from apps.orchestration import engine
-from apps.orchestration.dispatch import InlineRunner, Runner, runner_for_start
+from apps.orchestration.dispatch import runner_for_start
+from apps.orchestration.engine.runner import InlineRunner, Runner
 from apps.orchestration.errors import DefinitionInvalidError
 from apps.orchestration.models import PipelineDefinition, PipelineRun
 from apps.orchestration.results import run_result
@@ -61,8 +61,8 @@ class DefinitionBasedOrchestrator:
     ) -> PipelineRun:
         """Store the run and hand its entry node to the workers after the commit.
 
-        With no broker configured (the embedded default) the run executes in-process
-        before this returns.
+        With no broker configured (the embedded default) this process's own threads run it
+        after the commit (``PIPELINE_EMBEDDED_EXECUTION=inline``: before this returns).
         """
         runner = runner_for_start()
         run = self._create(payload, source, trace_id, environment, incident_id, runner)
@@ -98,9 +98,5 @@ class DefinitionBasedOrchestrator:
 
 
 def drain(runner: InlineRunner) -> None:
-    """Run scheduled steps in this process until the run ends (sleeping out retry backoff)."""
-    while runner.pending:
-        step = runner.pending.popleft()
-        if step.countdown:
-            time.sleep(step.countdown)
-        engine.process_node(step.run_id, step.node["id"], step.attempt, runner)
+    """Run scheduled steps in this thread until the run ends (see ``InlineRunner.drain``)."""
+    runner.drain()

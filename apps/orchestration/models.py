@@ -75,6 +75,10 @@ class RunStatus(models.TextChoices):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+OPEN_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 class PipelineRun(models.Model):
@@ -99,7 +103,15 @@ class PipelineRun(models.Model):
     node_deadline = models.DateTimeField(
         null=True, blank=True, help_text="When the current node must have progressed by."
     )
-    dispatch_count = models.PositiveIntegerField(default=0)
+    dispatch_count = models.PositiveIntegerField(
+        default=0, help_text="Messages published for this run's steps (recovery included)."
+    )
+    dispatch_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the message published for the current step expires; empty when the "
+        "step waits in the database (a long backoff) and nothing is published yet.",
+    )
     incident = models.ForeignKey(
         "alerts.Incident",
         null=True,
@@ -125,7 +137,7 @@ class PipelineRun(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (RunStatus.COMPLETED, RunStatus.FAILED)
+        return self.status not in OPEN_RUN_STATUSES
 
 
 class StageStatus(models.TextChoices):
@@ -137,7 +149,16 @@ class StageStatus(models.TextChoices):
     RETRYING = "retrying"
 
 
-FINAL_STAGE_STATUSES = (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.SKIPPED)
+# An execution in one of these states has its outcome stored: no claim may reopen it.
+# RETRYING is final for its attempt (the next attempt is a new execution).
+FINAL_STAGE_STATUSES = (
+    StageStatus.SUCCEEDED,
+    StageStatus.FAILED,
+    StageStatus.SKIPPED,
+    StageStatus.RETRYING,
+)
+# The node's result as later nodes see it (a RETRYING attempt's error is not a result).
+RESULT_STAGE_STATUSES = (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.SKIPPED)
 
 
 class StageExecution(models.Model):
@@ -153,8 +174,15 @@ class StageExecution(models.Model):
     )
     task_id = models.CharField(max_length=255, blank=True, default="")
     worker = models.CharField(max_length=255, blank=True, default="")
-    claim_token = models.CharField(max_length=36, blank=True, default="")
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(
+        max_length=36, blank=True, default="", help_text="Who holds the claim; empty once final."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Renewed by the holder's heartbeat while it runs."
+    )
+    starts = models.PositiveIntegerField(
+        default=1, help_text="How many times a worker started this attempt."
+    )
     output_snapshot = models.JSONField(default=dict, blank=True)
     error_type = models.CharField(max_length=128, blank=True, default="")
     error_message = models.TextField(blank=True, default="")

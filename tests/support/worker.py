@@ -80,6 +80,8 @@ def celery_worker(
     concurrency: int = 2,
     queues: str | None = None,
     extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+    pool: str = "prefork",
 ) -> Iterator[WorkerProcess]:
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     log_path = tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log"
@@ -97,11 +99,12 @@ def celery_worker(
     }
     cmd = [
         sys.executable, "-m", "celery", "-A", "workers", "worker",
-        "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=prefork",
+        "--loglevel=INFO", f"--concurrency={concurrency}", f"--pool={pool}",
         "-n", name, "--without-gossip", "--without-mingle",
     ]  # fmt: skip
     if queues:
         cmd += ["-Q", queues]
+    cmd += extra_args or []
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -112,3 +115,38 @@ def celery_worker(
         yield worker
     finally:
         worker.stop()
+
+
+@contextmanager
+def celery_beat(
+    tmp_path: Path, *, extra_env: dict[str, str] | None = None
+) -> Iterator[WorkerProcess]:
+    """A real ``celery beat`` (django-celery-beat's database scheduler) on the test database."""
+    log_path = tmp_path / f"beat-{uuid.uuid4().hex[:6]}.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DATABASE_URL": test_database_url(),
+        "CELERY_BROKER_URL": redis_url(),
+        "LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(ROOT),
+        **(extra_env or {}),
+    }
+    cmd = [
+        sys.executable, "-m", "celery", "-A", "workers", "beat", "--loglevel=INFO",
+        "--pidfile=", "-s", str(tmp_path / f"beat-{uuid.uuid4().hex[:6]}.schedule"),
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    beat = WorkerProcess(proc, log_path, "beat")
+    try:
+        end = time.monotonic() + 60
+        while "beat: Starting..." not in beat.log():
+            if proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError(f"beat did not start:\n{beat.log()[-4000:]}")
+            time.sleep(0.2)
+        yield beat
+    finally:
+        beat.stop()
