@@ -11,6 +11,9 @@ import pytest
 
 from tests.support.services import postgres_available, redis_available, require_or_skip
 
+# The outbound guard's fixtures (listener, firewall, resolver) for any test that attacks it.
+pytest_plugins = ["tests.support.network"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     needs = [item for item in items if item.get_closest_marker("integration")]

@@ -55,6 +55,9 @@ def parse_host(spec: str) -> tuple[str, int | None]:
         host, port_text = spec, ""
     if not host:
         raise ValueError(f"host {spec!r} has no name")
+    if host.startswith("-") or any(c.isspace() or ord(c) < 32 for c in host):
+        # The host becomes an argument of the ping binary: "-f" would be read as an option.
+        raise ValueError(f"host {spec!r} is not a host name or address")
     if not port_text:
         return host, None
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:

@@ -105,8 +105,10 @@ def test_an_exception_while_probing_makes_the_check_unknown(
     assert result.error == "RuntimeError: resolver crashed"
 
 
-@pytest.mark.parametrize("spec", ["db:99999", "db:http", ":80", "[::1]:0"])
-def test_a_host_with_an_invalid_port_or_no_name_is_rejected(spec: str) -> None:
+@pytest.mark.parametrize(
+    "spec", ["db:99999", "db:http", ":80", "[::1]:0", "-f", "-c100000", "db host"]
+)
+def test_a_host_with_an_invalid_port_no_name_or_an_option_is_rejected(spec: str) -> None:
     with pytest.raises(CheckerConfigError, match="network: host"):
         get_checker("network").check(hosts=[spec])
 
