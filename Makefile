@@ -45,7 +45,7 @@ flower: $(STAMP)
 	$(BIN)/celery -A workers flower --conf=deploy/flowerconfig.py
 
 web: migrate
-	$(BIN)/gunicorn project.wsgi --bind 127.0.0.1:8000 --workers 2
+	$(BIN)/gunicorn project.wsgi --bind 127.0.0.1:8000 --workers 2 --timeout 75
 
 bench: migrate
 	$(BIN)/python bench/engine.py
