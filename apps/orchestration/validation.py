@@ -28,20 +28,25 @@ def validate_config(config: Any) -> list[str]:
         return errors + _schema_errors(config)
     available = list_node_types()
     seen: set[str] = set()
-    all_ids = {n.get("id") for n in nodes if isinstance(n, dict)}
+    # Only string ids can be referenced; any other id (a number, an object) is reported below.
+    all_ids = {n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)}
     for i, node in enumerate(nodes):
         if not isinstance(node, dict):
             errors.append(f"Node {i} must be an object")
             continue
-        label = node.get("id", i)
+        label = node["id"] if isinstance(node.get("id"), str) else i
         if "id" not in node:
             errors.append(f"Node {i} missing 'id'")
+        elif not isinstance(node["id"], str):
+            errors.append(f"Node {i} 'id' must be a string, got {type(node['id']).__name__}")
         elif node["id"] in seen:
             errors.append(f"Duplicate node id: {node['id']}")
         else:
             seen.add(node["id"])
         if "type" not in node:
             errors.append(f"Node {i} missing 'type'")
+        elif not isinstance(node["type"], str):
+            errors.append(f"Node {label} 'type' must be a string")
         elif node["type"] not in available:
             errors.append(f"Node {label} has unknown type: {node['type']}. Available: {available}")
         elif isinstance(node.get("config", {}), dict):
@@ -56,7 +61,8 @@ def validate_config(config: Any) -> list[str]:
                 target = (node.get("config") or {}).get(branch)
                 if isinstance(target, str) and target not in all_ids:
                     errors.append(f"Node {label} references unknown {branch} node: {target}")
-        for ref in node.get("skip_if_errors") or []:
+        refs = node.get("skip_if_errors")
+        for ref in refs if isinstance(refs, list) else []:
             if isinstance(ref, str) and ref not in all_ids:
                 errors.append(f"Node {label} skip_if_errors names unknown node: {ref}")
     errors += _schema_errors(config)
