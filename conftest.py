@@ -31,6 +31,9 @@ def _in_process_by_default(settings) -> None:
     """Unit tests run nodes in-process; integration fixtures set the broker explicitly.
     Outbound HTTP may reach the servers tests start on loopback."""
     settings.CELERY_BROKER_URL = ""
+    # Unit tests see a webhook's run finished when the response comes back; the background
+    # mode (the embedded default) has tests of its own.
+    settings.PIPELINE_EMBEDDED_EXECUTION = "inline"
     settings.NOTIFY_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from project.env import (
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
@@ -187,6 +188,23 @@ CELERY_TIMEZONE = TIME_ZONE
 PIPELINE_RECOVERY_INTERVAL_SECONDS = env_int("PIPELINE_RECOVERY_INTERVAL_SECONDS", 30, minimum=1)
 PIPELINE_STALL_GRACE_SECONDS = env_int("PIPELINE_STALL_GRACE_SECONDS", 60, minimum=1)
 PIPELINE_EXTRA_NODE_HANDLERS = env_list("PIPELINE_EXTRA_NODE_HANDLERS")
+# A claim lives this long without a heartbeat (renewed every third of it while a node runs).
+PIPELINE_LEASE_SECONDS = env_float("PIPELINE_LEASE_SECONDS", 30.0, minimum=1.0)
+# An attempt started this many times without an outcome (its worker killed each time) fails.
+PIPELINE_NODE_MAX_STARTS = env_int("PIPELINE_NODE_MAX_STARTS", 5, minimum=1)
+# A published step stays runnable this long; recovery publishes it anew afterwards.
+PIPELINE_MESSAGE_EXPIRY_SECONDS = env_int("PIPELINE_MESSAGE_EXPIRY_SECONDS", 21600, minimum=60)
+# Retry delays longer than this wait in the database, not in the broker (Redis redelivers a
+# message it has held past its visibility timeout).
+PIPELINE_MAX_BROKER_COUNTDOWN_SECONDS = env_int(
+    "PIPELINE_MAX_BROKER_COUNTDOWN_SECONDS", 300, minimum=0
+)
+# Without a broker: "background" runs nodes on this process's threads after the webhook's
+# commit (the embedded default); "inline" runs them in the calling thread at once (tests).
+PIPELINE_EMBEDDED_EXECUTION = env_choice(
+    "PIPELINE_EMBEDDED_EXECUTION", ("background", "inline"), "background"
+)
+PIPELINE_EMBEDDED_THREADS = env_int("PIPELINE_EMBEDDED_THREADS", 2, minimum=1)
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
 
 # --- Logging ------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from apps.orchestration import engine
-from apps.orchestration.dispatch import InlineRunner, Runner, runner_for_start
+from apps.orchestration.dispatch import runner_for_start
+from apps.orchestration.engine.runner import InlineRunner, Runner
 from apps.orchestration.errors import DefinitionInvalidError
 from apps.orchestration.models import PipelineDefinition, PipelineRun
 from apps.orchestration.results import run_result
@@ -61,8 +62,8 @@ class DefinitionBasedOrchestrator:
     ) -> PipelineRun:
         """Store the run and hand its entry node to the workers after the commit.
 
-        With no broker configured (the embedded default) the run executes in-process
-        before this returns.
+        With no broker configured (the embedded default) this process's own threads run it
+        after the commit (``PIPELINE_EMBEDDED_EXECUTION=inline``: before this returns).
         """
         runner = runner_for_start()
         run = self._create(payload, source, trace_id, environment, incident_id, runner)
@@ -98,7 +99,8 @@ class DefinitionBasedOrchestrator:
 
 
 def drain(runner: InlineRunner) -> None:
-    """Run scheduled steps in this process until the run ends (sleeping out retry backoff)."""
+    """Run scheduled steps in this thread until the run ends (sleeping out retry backoff:
+    only the CLI and ``execute()`` wait here; webhooks use the background runner)."""
     while runner.pending:
         step = runner.pending.popleft()
         if step.countdown:

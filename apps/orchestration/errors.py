@@ -30,6 +30,16 @@ class NodeTimeoutError(RetryableNodeError):
     """The node ran past its ``timeout_seconds``."""
 
 
+class NodeAbandonedError(NodeError):
+    """An attempt was started ``PIPELINE_NODE_MAX_STARTS`` times and never finished: its
+    worker died every time (killed, out of memory). Another start would only loop."""
+
+
+class NodeFailedError(Exception):
+    """Raised by the Celery task after it recorded a node as failed, so Flower and the
+    result backend show the task as failed (declared expected: logged without traceback)."""
+
+
 class DefinitionInvalidError(ValueError):
     """A pipeline definition failed validation; ``errors`` lists every problem."""
 

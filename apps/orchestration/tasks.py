@@ -11,7 +11,10 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from apps.orchestration import engine
-from apps.orchestration.dispatch import CeleryRunner, broker_configured
+from apps.orchestration.celery_runner import CeleryRunner
+from apps.orchestration.dispatch import broker_configured
+from apps.orchestration.errors import NodeFailedError
+from apps.orchestration.models import StageStatus
 
 logger = logging.getLogger(__name__)
 
@@ -22,22 +25,31 @@ logger = logging.getLogger(__name__)
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    # Only the database being unreachable is worth a task-level retry; node errors are
-    # retried by the engine per the definition's policy.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=60,
+    # A failed node is an expected outcome (recorded in the run): Flower shows the task as
+    # failed, and the worker logs one line instead of a traceback.
+    throws=(NodeFailedError,),
     max_retries=10,
 )
-def run_node(self, run_id: str, node_id: str, attempt: int = 1) -> None:
-    delivery = self.request.delivery_info or {}
+def run_node(self, run_id: str, node_id: str, attempt: int = 1, claim_token: str = "") -> None:
+    """Run one node of a run. ``claim_token`` is set only on this task's own retries: it
+    lets the retry take back the claim its first try held (and nobody else's)."""
     runner = CeleryRunner(
         task_id=self.request.id or "",
         worker=self.request.hostname or "",
-        redelivered=bool(delivery.get("redelivered")),
+        claim_token=claim_token,
         tolerate_broker_errors=True,
     )
-    engine.process_node(run_id, node_id, attempt, runner)
+    try:
+        status = engine.process_node(run_id, node_id, attempt, runner)
+    except (OperationalError, InterfaceError) as exc:
+        # Only the database being unreachable is worth a task-level retry; node errors are
+        # retried by the engine per the definition's policy.
+        countdown = min(60, 2 ** (self.request.retries or 0))
+        raise self.retry(
+            exc=exc, kwargs={"claim_token": runner.claim_token}, countdown=countdown
+        ) from exc
+    if status == StageStatus.FAILED:
+        raise NodeFailedError(f"node {node_id} of run {run_id} failed (attempt {attempt})")
 
 
 @shared_task(name="orchestration.recover_stalled_runs", ignore_result=True)

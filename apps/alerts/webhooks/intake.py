@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from apps.alerts.models import WebhookDelivery
 from apps.alerts.webhooks.idempotency import DedupKey, find_recent
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
-from apps.orchestration.dispatch import BROKER_ERRORS, broker_configured
+from apps.orchestration.dispatch import BROKER_ERRORS, runs_inline
 from apps.orchestration.models import PipelineDefinition, PipelineRun
 
 logger = logging.getLogger(__name__)
@@ -72,11 +72,11 @@ def _start(
     orchestrator: DefinitionBasedOrchestrator, payload: Any, source: str, key: DedupKey | None
 ) -> Started:
     run: PipelineRun | None = None
-    # Inline (no broker) the whole pipeline runs inside start(), notifications included, so
-    # the key is claimed first: a concurrent duplicate then waits on it instead of running the
-    # pipeline too. With a broker, start() only inserts a row, and claiming after it saves a
-    # round trip per request; a duplicate's rolled-back insert is all a lost race costs.
-    claim_first = key is not None and not broker_configured()
+    # Normally start() only inserts a row (nodes run after the commit, on workers or this
+    # process's threads), and claiming the key after it saves a round trip per request: a
+    # duplicate's rolled-back insert is all a lost race costs. In the test-only inline mode
+    # the pipeline runs inside start(), so the key is claimed first.
+    claim_first = key is not None and runs_inline()
     try:
         # One transaction: the key and the run commit together or not at all; the entry node
         # is published when it commits.

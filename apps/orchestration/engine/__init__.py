@@ -3,43 +3,64 @@
 A run moves one node at a time through ``process_node``:
 
 1. claim (``claim.py``): check the message is for the run's current node and attempt, and
-   take the execution by its idempotency key (``run_id:node_id:attempt``) with a lease;
-2. execute (``execute.py``): skip rules, then the handler under the node's timeout;
-3. finish (``finish.py``): store the outcome if the lease is still ours, move the run on
-   (next node, retry with backoff, or end) and only then publish the next step.
+   take the execution by its idempotency key (``run_id:node_id:attempt``) with a short lease
+   that a heartbeat renews while the node runs (``heartbeat.py``);
+2. execute (``execute.py``): skip rules, then the handler under the node's timeout; every
+   failure becomes a typed ``NodeError``;
+3. finish (``finish.py``): store the outcome if the claim is still ours (which ends the
+   claim), move the run on (next node, retry with backoff, or end) and only then publish the
+   next step.
 
 Every decision is stored before the next step is published, so a lost message or a dead
 worker leaves a run whose ``node_deadline`` passes; ``recover_stalled_runs`` publishes it
-again and the claim makes the duplicate harmless.
+again and the claim makes the duplicate harmless. Nothing here knows Celery: steps go to a
+``Runner`` (``runner.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import DateTimeField, ExpressionWrapper
+from django.db.models.functions import Now
 
-from apps.orchestration.dispatch import Runner
 from apps.orchestration.engine.claim import claim
 from apps.orchestration.engine.execute import execute, previous_results
 from apps.orchestration.engine.finish import finish
-from apps.orchestration.engine.policy import NodePolicy, grace, step_for
-from apps.orchestration.engine.recovery import recover_stalled_runs
+from apps.orchestration.engine.heartbeat import heartbeat
+from apps.orchestration.engine.policy import (
+    NodePolicy,
+    grace,
+    lease_seconds,
+    message_expiry,
+    step_for,
+)
+from apps.orchestration.engine.recovery import fail_run, recover_stalled_runs
+from apps.orchestration.engine.runner import InlineRunner, Runner, Step
 from apps.orchestration.logging import bind_run
 from apps.orchestration.models import PipelineRun
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "InlineRunner",
     "NodePolicy",
+    "Runner",
+    "Step",
     "create_run",
     "previous_results",
     "process_node",
     "recover_stalled_runs",
 ]
+
+
+def _db_now_plus(delta: timedelta) -> ExpressionWrapper:
+    # The database's clock, not this host's: every worker compares deadlines against it.
+    return ExpressionWrapper(Now() + delta, output_field=DateTimeField())
 
 
 def create_run(
@@ -71,7 +92,8 @@ def create_run(
             environment=environment,
             incident_id=incident_id,
             current_node=entry,
-            node_deadline=timezone.now() + grace(),
+            node_deadline=_db_now_plus(grace()),
+            dispatch_expires_at=_db_now_plus(message_expiry()),
             dispatch_count=1,
         )
         runner.schedule(step_for(run.run_id, config, entry, 1))
@@ -84,14 +106,34 @@ def create_run(
     return run
 
 
-def process_node(run_id: str, node_id: str, attempt: int, runner: Runner) -> None:
-    """Execute one node of a run (at most once per success) and schedule what follows."""
-    claimed = claim(run_id, node_id, attempt, runner)
+def process_node(run_id: str, node_id: str, attempt: int, runner: Runner) -> str | None:
+    """Execute one node of a run (at most once per success) and schedule what follows.
+
+    Returns the execution's final status when this call stored or completed it, else None
+    (a stale or duplicate message). Only a lost database connection raises.
+    """
+    try:
+        claimed = claim(run_id, node_id, attempt, runner)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        # The run cannot even be claimed (its frozen config lost the node, bad data): a
+        # redelivery would fail the same way, so end the run saying why.
+        logger.exception("run %s: node %s could not be started", run_id, node_id)
+        fail_run(run_id, f"node {node_id} could not be started: {type(exc).__name__}: {exc}")
+        return None
     if claimed is None:
-        return
+        return None
     with bind_run(claimed.run.trace_id, run_id):
         if claimed.already_done:
             # The outcome was stored but the step after it may not have been: redo only that.
             finish(claimed, None, runner)
-        else:
-            finish(claimed, execute(claimed), runner)
+            return None
+        if claimed.verdict is not None:
+            return finish(claimed, claimed.verdict, runner)
+        policy = NodePolicy.of(claimed.run.config, claimed.node)
+        with heartbeat.hold(
+            claimed.execution.pk, claimed.token, lease=lease_seconds(), limit=policy.hard_limit
+        ):
+            outcome = execute(claimed)
+        return finish(claimed, outcome, runner)

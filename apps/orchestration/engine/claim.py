@@ -1,8 +1,10 @@
 """Claiming a node execution: at most one live execution per run, node and attempt.
 
-No transaction is held: the checks are single conditional statements. The execution row's
-unique idempotency key (``run_id:node_id:attempt``) decides who runs a node; its
-``claim_token`` decides whose result counts when a lease lapses and another worker takes over.
+No transaction is held: every decision is one conditional statement. The execution row's
+unique idempotency key (``run_id:node_id:attempt``) decides who runs a node first; after
+that, a claim changes hands only when its lease lapsed (the holder stopped renewing it: dead)
+or when the holder's own task retries with its token. Storing an outcome clears the token,
+so a finished execution (RETRYING included) can never be reopened.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.utils import timezone
-
-from apps.orchestration.dispatch import Runner
 from apps.orchestration.engine import sql
-from apps.orchestration.engine.policy import NodePolicy, grace
+from apps.orchestration.engine.policy import NodePolicy, lease_seconds, max_starts
+from apps.orchestration.engine.runner import Runner
+from apps.orchestration.errors import NodeAbandonedError, NodeError, NodeTimeoutError
 from apps.orchestration.graph import node_index
 from apps.orchestration.models import (
     FINAL_STAGE_STATUSES,
@@ -35,7 +36,11 @@ class Claim:
     run: PipelineRun  # only sql.RUN_STATE_FIELDS are loaded
     node: dict[str, Any]
     execution: StageExecution
-    already_done: bool
+    clock: sql.Clock
+    # The outcome is stored already; only the step after it may be missing.
+    already_done: bool = False
+    # Taken from a holder that never finished: the engine records this instead of running.
+    verdict: NodeError | None = None
 
     @property
     def token(self) -> str:
@@ -44,23 +49,23 @@ class Claim:
 
 def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | None:
     """The execution this message may run, or None when it is stale or owned elsewhere."""
-    run = sql.load_run(run_id)
-    if run is None:
+    loaded = sql.load_run(run_id)
+    if loaded is None:
         logger.warning("run %s no longer exists; dropping node %s", run_id, node_id)
         return None
+    run, clock = loaded
     if run.is_finished or (run.current_node, run.current_attempt) != (node_id, attempt):
         logger.info("stale message for run %s node %s attempt %s", run_id, node_id, attempt)
         return None
     node = node_index(run.config["nodes"])[node_id]
-    now = timezone.now()
-    lease = now + timedelta(seconds=NodePolicy.of(run.config, node).timeout) + grace()
+    now = clock.now()
+    token = str(uuid.uuid4())
     claimed = {
-        "status": StageStatus.RUNNING,
-        "claim_token": str(uuid.uuid4()),
+        "claim_token": token,
         "task_id": runner.task_id,
         "worker": runner.worker,
         "started_at": now,
-        "lease_expires_at": lease,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds()),
     }
     execution = StageExecution(
         run_id=run.pk,
@@ -68,42 +73,71 @@ def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | No
         node_type=node["type"],
         attempt=attempt,
         idempotency_key=f"{run_id}:{node_id}:{attempt}",
+        status=StageStatus.RUNNING,
+        starts=1,
         **claimed,
     )
+    result = Claim(run, node, execution, clock)
     if not sql.insert_execution(execution):
-        execution = _take_over(execution.idempotency_key, claimed, now, runner)
-        if execution is None:
+        taken = _take_over(result, claimed, runner)
+        if taken is None:
             return None
-        if execution.status in FINAL_STAGE_STATUSES:
-            return Claim(run, node, execution, already_done=True)
-    if run.status == RunStatus.PENDING:
+        result = taken
+    runner.claim_token = result.token
+    if run.status == RunStatus.PENDING and not result.already_done:
         PipelineRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
             status=RunStatus.RUNNING, started_at=now, updated_at=now
         )
-    return Claim(run, node, execution, already_done=False)
+    return result
 
 
-def _take_over(
-    key: str, claimed: dict[str, Any], now: Any, runner: Runner
-) -> StageExecution | None:
-    """The key exists: a redelivery, a recovery, or a duplicate message."""
+def _take_over(fresh: Claim, claimed: dict[str, Any], runner: Runner) -> Claim | None:
+    """The key exists: a duplicate message, a recovery after a dead worker, our own retry."""
+    key = fresh.execution.idempotency_key
     existing = StageExecution.objects.get(idempotency_key=key)
     if existing.status in FINAL_STAGE_STATUSES:
-        return existing  # finished; only the step after it may be missing
-    leased = existing.lease_expires_at is not None and existing.lease_expires_at > now
-    # Our own task retried (e.g. after the database dropped mid-node) holds the lease too.
-    ours = bool(runner.task_id) and existing.task_id == runner.task_id
-    if existing.status == StageStatus.RUNNING and leased and not (runner.redelivered or ours):
-        logger.info("%s is already running on %s", key, existing.worker or "another worker")
+        return Claim(fresh.run, fresh.node, existing, fresh.clock, already_done=True)
+    now = fresh.clock.now()
+    taken = sql.take_over(key, claimed, now, runner.claim_token)
+    if taken is None:
+        logger.info(
+            "%s is held by %s until %s; not taking it",
+            key,
+            existing.worker or "another worker",
+            existing.lease_expires_at,
+        )
         return None
-    # The previous holder died (redelivered message or lapsed lease): take its place, unless
-    # another taker got there first (the token no longer matches).
-    taken = StageExecution.objects.filter(pk=existing.pk, claim_token=existing.claim_token).update(
-        **claimed
-    )
-    if not taken:
-        return None
-    logger.warning("took over %s from %s", key, existing.worker or "a lost execution")
+    previous_worker, previous_start = existing.worker, existing.started_at
+    ours = bool(runner.claim_token) and existing.claim_token == runner.claim_token
     for field, value in claimed.items():
         setattr(existing, field, value)
-    return existing
+    existing.starts = taken[1]
+    taken_claim = Claim(fresh.run, fresh.node, existing, fresh.clock)
+    if ours:
+        logger.info("%s resumed by its own task after a retry", key)
+        return taken_claim
+    logger.warning("took over %s from %s (lease lapsed)", key, previous_worker or "a lost worker")
+    taken_claim.verdict = _verdict(fresh, existing, previous_worker, previous_start, now)
+    return taken_claim
+
+
+def _verdict(
+    fresh: Claim, existing: StageExecution, worker: str, started: Any, now: Any
+) -> NodeError | None:
+    """Whether the taken-over attempt should be recorded as failed instead of run again."""
+    node = fresh.node
+    last = worker or "unknown"
+    if existing.starts > max_starts():
+        return NodeAbandonedError(
+            f"node {node['id']} was started {existing.starts - 1} times and never finished; "
+            f"last worker: {last}"
+        )
+    policy = NodePolicy.of(fresh.run.config, node)
+    if started is not None and (now - started).total_seconds() >= policy.hard_limit:
+        # Past the hard limit the pool killed it, or its worker died late: either way the
+        # node had its whole timeout. Another attempt (per max_retries) may still succeed.
+        return NodeTimeoutError(
+            f"node {node['id']} did not finish within its timeout of {policy.timeout:g}s "
+            f"(its worker {last} stopped)"
+        )
+    return None

@@ -1,4 +1,9 @@
-"""Running a claimed node: skip rules, the handler under its timeout, typed outcomes."""
+"""Running a claimed node: skip rules, the handler under its timeout, typed outcomes.
+
+``execute`` never raises for anything the node or its configuration did: every failure comes
+back as a ``NodeError`` that the engine records. Only a lost database connection escapes
+(nothing could be recorded; the Celery task retries and takes back its own claim).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import time
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 from apps.orchestration import conditions
 from apps.orchestration.engine import sql
@@ -19,6 +24,8 @@ from apps.orchestration.nodes import NodeContext, NodeResult, get_node_handler
 from apps.orchestration.timeouts import deadline
 
 logger = logging.getLogger(__name__)
+
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
 
 
 def previous_results(run: PipelineRun) -> dict[str, dict[str, Any]]:
@@ -49,6 +56,41 @@ def skip_reason(node: dict[str, Any], results: dict[str, dict], ctx: NodeContext
 
 def execute(claim: Claim) -> NodeResult | NodeError:
     """Run the node; every failure comes back as a ``NodeError`` saying if it is retryable."""
+    node = claim.node
+    policy = NodePolicy.of(claim.run.config, node)
+    started = time.perf_counter()
+    try:
+        ctx, results = _context(claim)
+        reason = skip_reason(node, results, ctx)
+        if reason:
+            return NodeResult(node["id"], node["type"], skipped=True, skip_reason=reason)
+        handler = get_node_handler(node["type"])
+        with deadline(policy.timeout):
+            result = handler.execute(ctx, {**(node.get("config") or {}), "id": node["id"]})
+        if not isinstance(result, NodeResult):
+            raise TypeError(f"handler returned {type(result).__name__}, not a NodeResult")
+    except NodeError as exc:
+        return exc
+    except SoftTimeLimitExceeded:
+        return NodeTimeoutError(f"node {node['id']} exceeded {policy.timeout:g}s")
+    except CONNECTION_ERRORS as exc:
+        # The database dropped mid-node: another attempt may well succeed.
+        return _typed(NodeError(f"database unavailable: {exc}", retryable=True), exc)
+    except DatabaseError as exc:
+        # Bad data or SQL (DataError, IntegrityError, ...): the same input fails again.
+        logger.exception("node %s hit a database error", node["id"])
+        return _typed(NodeError(f"{type(exc).__name__}: {exc}", retryable=False), exc)
+    except Exception as exc:
+        # A handler bug (or a bad test in skip_if_condition) must fail this node, not the
+        # worker, and not loop: record it with its type.
+        logger.exception("node %s raised %s", node["id"], type(exc).__name__)
+        return _typed(NodeError(f"{type(exc).__name__}: {exc}", retryable=False), exc)
+    result.node_id, result.node_type = node["id"], node["type"]
+    result.duration_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def _context(claim: Claim) -> tuple[NodeContext, dict[str, dict[str, Any]]]:
     run, node = claim.run, claim.node
     # The entry node has no predecessors (definitions have no cycles): skip the query.
     is_entry = run.config["nodes"][0]["id"] == node["id"]
@@ -64,27 +106,9 @@ def execute(claim: Claim) -> NodeResult | NodeError:
         node_id=node["id"],
         attempt=claim.execution.attempt,
     )
-    reason = skip_reason(node, results, ctx)
-    if reason:
-        return NodeResult(node["id"], node["type"], skipped=True, skip_reason=reason)
-    policy = NodePolicy.of(run.config, node)
-    started = time.perf_counter()
-    try:
-        handler = get_node_handler(node["type"])
-        with deadline(policy.timeout):
-            result = handler.execute(ctx, {**(node.get("config") or {}), "id": node["id"]})
-    except NodeError as exc:
-        return exc
-    except SoftTimeLimitExceeded:
-        return NodeTimeoutError(f"node {node['id']} exceeded {policy.timeout:g}s")
-    except DatabaseError as exc:
-        return NodeError(f"database error: {exc}", retryable=True)
-    except Exception as exc:
-        # A handler bug must fail this node, not the worker: record it with its traceback.
-        logger.exception("node %s raised %s", node["id"], type(exc).__name__)
-        error = NodeError(f"{type(exc).__name__}: {exc}", retryable=False)
-        error.error_type = type(exc).__name__
-        return error
-    result.node_id, result.node_type = node["id"], node["type"]
-    result.duration_ms = (time.perf_counter() - started) * 1000
-    return result
+    return ctx, results
+
+
+def _typed(error: NodeError, cause: BaseException) -> NodeError:
+    error.error_type = type(cause).__name__
+    return error

@@ -1,25 +1,29 @@
 """Recording a node's outcome and moving the run on: the next node, a retry, or the end.
 
 Both writes are conditional single statements, so no lock is held: the execution update
-only lands while our claim token is current, and the run update only while the run still
-stands at this node and attempt. The next step is published only after both landed.
+only lands while our claim token is current (and clears it), and the run update only while
+the run still stands at this node and attempt. The next step is published only after both
+landed. An outcome that cannot be stored as it is (not JSON, refused by the database) is
+stored as that node's error instead, so a run never loops on it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils import timezone
+from django.db import DatabaseError, InterfaceError, OperationalError
 
-from apps.orchestration.dispatch import Runner
 from apps.orchestration.engine import sql
 from apps.orchestration.engine.claim import Claim
-from apps.orchestration.engine.policy import NodePolicy, grace, step_for
+from apps.orchestration.engine.policy import NodePolicy, grace, message_expiry, step_for
+from apps.orchestration.engine.runner import Runner
 from apps.orchestration.errors import NodeError
-from apps.orchestration.graph import default_next
-from apps.orchestration.models import PipelineRun, RunStatus, StageExecution, StageStatus
+from apps.orchestration.graph import default_next, node_index
+from apps.orchestration.models import RunStatus, StageExecution, StageStatus
 from apps.orchestration.nodes import NodeResult
 
 logger = logging.getLogger(__name__)
@@ -36,68 +40,75 @@ _OUTCOME_FIELDS = (
 )
 
 
-def finish(claim: Claim, outcome: NodeResult | NodeError | None, runner: Runner) -> None:
-    """Store ``outcome`` (None: it is stored already) and schedule what follows."""
-    now = timezone.now()
-    run, node, execution = claim.run, claim.node, claim.execution
-    policy = NodePolicy.of(run.config, node)
-    if outcome is not None:
-        _apply(execution, outcome, now, policy)
-        if not sql.store_outcome(execution, _OUTCOME_FIELDS, claim.token):
-            logger.info("%s lost its lease; another execution owns it", execution.idempotency_key)
-            return
+def finish(claim: Claim, outcome: NodeResult | NodeError | None, runner: Runner) -> str | None:
+    """Store ``outcome`` (None: it is stored already) and schedule what follows.
 
-    if execution.status == StageStatus.RETRYING:
-        attempt = execution.attempt + 1
-        delay = policy.delay_before(attempt)
-        logger.warning(
-            "node %s attempt %s failed (%s); retrying in %.2fs",
-            node["id"],
-            execution.attempt,
-            execution.error_message,
-            delay,
-        )
-        deadline = now + timedelta(seconds=delay + policy.timeout) + grace()
-        if _advance(run, node, execution, current_attempt=attempt, node_deadline=deadline):
-            runner.schedule(step_for(run.run_id, run.config, node["id"], attempt, delay))
-        return
+    Returns the execution's final status, or None when another execution owns it.
+    """
+    execution = claim.execution
+    if outcome is not None and not _store(claim, outcome):
+        logger.info("%s lost its lease; another execution owns it", execution.idempotency_key)
+        return None
+    try:
+        _move_on(claim, runner)
+    except (OperationalError, InterfaceError):
+        raise  # nothing can be recorded; the task retries and redoes only this step
+    except Exception as exc:
+        # A definition the engine cannot follow (a branch to nowhere in a frozen config):
+        # end the run saying so rather than leave it for recovery to trip over forever.
+        logger.exception("run %s cannot move past node %s", claim.run.run_id, claim.node["id"])
+        now = claim.clock.now()
+        _end(claim, now, f"engine could not move past node {claim.node['id']}: {exc}")
+    return execution.status
 
-    changes: dict[str, Any] = {}
-    incident_id = execution.output_snapshot.get("output", {}).get("incident_id")
-    if node["type"] == "ingest" and isinstance(incident_id, int):
-        changes["incident_id"] = incident_id
 
-    if execution.status == StageStatus.FAILED and node.get("required", True):
-        _end(run, node, execution, now, f"Node {node['id']} failed: {execution.error_message}")
-        return
-    nxt = _next_node(run.config, node, execution)
-    if nxt is None:
-        _end(run, node, execution, now, "", **changes)
-        return
-    if _advance(
-        run, node, execution, current_node=nxt, current_attempt=1, node_deadline=now + grace(),
-        **changes,
-    ):  # fmt: skip
-        runner.schedule(step_for(run.run_id, run.config, nxt, 1))
+def _store(claim: Claim, outcome: NodeResult | NodeError) -> bool:
+    execution, policy = claim.execution, NodePolicy.of(claim.run.config, claim.node)
+    _apply(execution, outcome, claim.clock.now(), policy)
+    try:
+        _check_storable(execution.output_snapshot)
+        return sql.store_outcome(execution, _OUTCOME_FIELDS, claim.token)
+    except (OperationalError, InterfaceError):
+        raise
+    except (TypeError, ValueError, DatabaseError) as exc:
+        # Bad output (a set, NaN, a NUL byte PostgreSQL refuses): the node's error, not a loop.
+        logger.exception("output of node %s cannot be stored", claim.node["id"])
+        error = NodeError(f"node output could not be stored: {type(exc).__name__}: {exc}")
+        error.error_type = "OutputNotStorableError"
+        _apply(execution, error, claim.clock.now(), policy)
+        return sql.store_outcome(execution, _OUTCOME_FIELDS, claim.token)
+
+
+# An escaped NUL in JSON text: "\u0000" not itself preceded by an escaping backslash.
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _check_storable(snapshot: dict[str, Any]) -> None:
+    # Strict JSON (no NaN/Infinity: PostgreSQL's jsonb refuses them) and no NUL characters.
+    text = json.dumps(snapshot, allow_nan=False)
+    if "u0000" in text and _ESCAPED_NUL.search(text):
+        raise ValueError("output contains a NUL character")
 
 
 def _apply(
-    execution: StageExecution, outcome: NodeResult | NodeError, now: Any, policy: NodePolicy
+    execution: StageExecution, outcome: NodeResult | NodeError, now: datetime, policy: NodePolicy
 ) -> None:
     execution.completed_at = now
     execution.lease_expires_at = None
     if execution.started_at:
-        execution.duration_ms = (now - execution.started_at).total_seconds() * 1000
+        execution.duration_ms = max(0.0, (now - execution.started_at).total_seconds() * 1000)
     if isinstance(outcome, NodeError):
         retry = outcome.retryable and execution.attempt <= policy.max_retries
         execution.status = StageStatus.RETRYING if retry else StageStatus.FAILED
         execution.error_type = getattr(outcome, "error_type", type(outcome).__name__)
-        execution.error_message = outcome.message
+        # PostgreSQL text refuses NUL; an error message must always be storable.
+        execution.error_message = outcome.message.replace("\x00", "\\0")
         execution.error_retryable = outcome.retryable
         execution.output_snapshot = NodeResult(
-            execution.node_id, execution.node_type, errors=[outcome.message]
+            execution.node_id, execution.node_type, errors=[execution.error_message]
         ).to_dict()
         return
+    execution.error_type, execution.error_message, execution.error_retryable = "", "", False
     snapshot = outcome.to_dict()
     snapshot["next_node"] = outcome.next_node
     execution.output_snapshot = snapshot
@@ -111,23 +122,81 @@ def _apply(
         execution.status = StageStatus.SUCCEEDED
 
 
+def _move_on(claim: Claim, runner: Runner) -> None:
+    run, node, execution = claim.run, claim.node, claim.execution
+    now = claim.clock.now()
+    if execution.status == StageStatus.RETRYING:
+        attempt = execution.attempt + 1
+        delay = NodePolicy.of(run.config, node).delay_before(attempt)
+        logger.warning(
+            "node %s attempt %s failed (%s); retrying in %.2fs",
+            node["id"],
+            execution.attempt,
+            execution.error_message,
+            delay,
+        )
+        _schedule(claim, runner, now, node["id"], attempt, delay)
+        return
+
+    changes: dict[str, Any] = {}
+    incident_id = execution.output_snapshot.get("output", {}).get("incident_id")
+    if node["type"] == "ingest" and isinstance(incident_id, int) and incident_id > 0:
+        changes["incident_id"] = incident_id
+
+    if execution.status == StageStatus.FAILED and node.get("required", True):
+        _end(claim, now, f"Node {node['id']} failed: {execution.error_message}")
+        return
+    nxt = _next_node(run.config, node, execution)
+    if nxt is None:
+        _end(claim, now, "", **changes)
+        return
+    if nxt not in node_index(run.config["nodes"]):
+        raise ValueError(f"next node {nxt!r} is not in the definition")
+    _schedule(claim, runner, now, nxt, 1, 0.0, **changes)
+
+
+def _schedule(
+    claim: Claim,
+    runner: Runner,
+    now: datetime,
+    node_id: str,
+    attempt: int,
+    delay: float,
+    **changes: Any,
+) -> None:
+    """Move the run to (``node_id``, ``attempt``) and publish it, or keep a long wait in the
+    database for recovery to publish when due (the broker would redeliver it early)."""
+    run, node, execution = claim.run, claim.node, claim.execution
+    limit = runner.max_countdown()
+    due = now + timedelta(seconds=delay)
+    published = limit is None or delay <= limit
+    changes |= {
+        "current_node": node_id,
+        "current_attempt": attempt,
+        "node_deadline": due + grace() if published else due,
+        "dispatch_expires_at": due + message_expiry() if published else None,
+        # Publications of the step the run now stands at (recovery adds its own).
+        "dispatch_count": 1 if published else 0,
+        "updated_at": now,
+    }
+    moved = sql.move_run(run.pk, node["id"], execution.attempt, changes)
+    if not moved:
+        logger.info("run %s already moved past %s", run.run_id, node["id"])
+    elif published:
+        step = step_for(run.run_id, run.config, node_id, attempt, delay, due + message_expiry())
+        runner.schedule(step)
+    else:
+        logger.info("node %s attempt %s waits in the database until %s", node_id, attempt, due)
+
+
 def _next_node(config: dict[str, Any], node: dict[str, Any], execution: StageExecution):
     if node["type"] == "condition" and execution.status == StageStatus.SUCCEEDED:
         return execution.output_snapshot.get("next_node")
     return default_next(config["nodes"], node["id"])
 
 
-def _advance(run: PipelineRun, node: dict, execution: StageExecution, **changes: Any) -> bool:
-    changes["updated_at"] = timezone.now()
-    moved = sql.move_run(run.pk, node["id"], execution.attempt, changes, dispatch=True)
-    if not moved:
-        logger.info("run %s already moved past %s", run.run_id, node["id"])
-    return moved
-
-
-def _end(
-    run: PipelineRun, node: dict, execution: StageExecution, now: Any, error: str, **changes: Any
-) -> None:
+def _end(claim: Claim, now: datetime, error: str, **changes: Any) -> None:
+    run, node, execution = claim.run, claim.node, claim.execution
     status = RunStatus.FAILED if error else RunStatus.COMPLETED
     changes |= {
         "status": status,
@@ -135,11 +204,12 @@ def _end(
         "error_message": error,
         "current_node": "",
         "node_deadline": None,
+        "dispatch_expires_at": None,
         "completed_at": now,
-        "duration_ms": (now - run.created_at).total_seconds() * 1000,
+        "duration_ms": max(0.0, (now - run.created_at).total_seconds() * 1000),
         "updated_at": now,
     }
-    if sql.move_run(run.pk, node["id"], execution.attempt, changes, dispatch=False):
+    if sql.move_run(run.pk, node["id"], execution.attempt, changes):
         (logger.warning if error else logger.info)(
             "run %s %s%s", run.run_id, status, f": {error}" if error else ""
         )

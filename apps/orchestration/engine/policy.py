@@ -1,21 +1,23 @@
-"""A node's retry and timeout policy, and the grace period the recovery task allows."""
+"""A node's retry and timeout policy, and the engine's lease and recovery settings."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 
-from apps.orchestration.dispatch import Step
+from apps.orchestration.engine.runner import Step
 from apps.orchestration.graph import node_index
 
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_TIMEOUT_SECONDS = 300.0
 DEFAULT_BACKOFF_SECONDS = 2.0
 DEFAULT_BACKOFF_MAX_SECONDS = 300.0
+# A node that ignores its soft time limit is killed this long after it (Celery's hard limit).
+HARD_LIMIT_MARGIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,41 @@ class NodePolicy:
         ceiling = min(self.backoff_max, self.backoff * (2 ** (attempt - 2)))
         return random.uniform(ceiling / 2, ceiling) if ceiling > 0 else 0.0
 
+    @property
+    def hard_limit(self) -> float:
+        """When a worker kills the node outright (the soft limit raised and was ignored)."""
+        return self.timeout + HARD_LIMIT_MARGIN_SECONDS
+
 
 def grace() -> timedelta:
-    """How long a step may go unanswered (queued, or past its timeout) before recovery."""
+    """How long a published step may wait unanswered before recovery looks at it."""
     return timedelta(seconds=settings.PIPELINE_STALL_GRACE_SECONDS)
 
 
+def lease_seconds() -> float:
+    """How long a claim lives without a heartbeat: a dead worker's node is taken over
+    within about this long plus one recovery interval."""
+    return float(settings.PIPELINE_LEASE_SECONDS)
+
+
+def max_starts() -> int:
+    """Starts of one attempt without an outcome before the engine fails it."""
+    return int(settings.PIPELINE_NODE_MAX_STARTS)
+
+
+def message_expiry() -> timedelta:
+    """How long a published step stays runnable; recovery publishes it anew afterwards."""
+    return timedelta(seconds=settings.PIPELINE_MESSAGE_EXPIRY_SECONDS)
+
+
 def step_for(
-    run_id: str, config: dict[str, Any], node_id: str, attempt: int, countdown: float = 0.0
+    run_id: str,
+    config: dict[str, Any],
+    node_id: str,
+    attempt: int,
+    countdown: float = 0.0,
+    expires: datetime | None = None,
 ) -> Step:
     node = node_index(config["nodes"])[node_id]
-    return Step(run_id, node, attempt, NodePolicy.of(config, node).timeout, countdown)
+    timeout = NodePolicy.of(config, node).timeout
+    return Step(run_id, node, attempt, timeout, countdown, expires)

@@ -13,16 +13,21 @@ placeholders; no value is ever formatted into SQL (hence the S608 waivers).
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from apps.orchestration.models import (
+    OPEN_RUN_STATUSES,
     RESULT_STAGE_STATUSES,
     PipelineRun,
-    RunStatus,
     StageExecution,
+    StageStatus,
 )
 
 RUN_STATE_FIELDS = (
@@ -39,7 +44,30 @@ RUN_STATE_FIELDS = (
     "current_attempt",
     "created_at",
 )
-OPEN_RUN_STATUSES = (RunStatus.PENDING.value, RunStatus.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The database's time, read once and advanced by this host's monotonic clock.
+
+    Hosts disagree about the time; the database is the one clock every worker shares, so
+    leases and deadlines are computed from it. Reading it rides on a query the engine makes
+    anyway (``load_run``); the monotonic offset keeps it current for the node's duration.
+    """
+
+    base: datetime
+    mono: float
+
+    @classmethod
+    def starting_at(cls, base: datetime) -> Clock:
+        return cls(base, time.monotonic())
+
+    @classmethod
+    def local(cls) -> Clock:
+        return cls(timezone.now(), time.monotonic())
+
+    def now(self) -> datetime:
+        return self.base + timedelta(seconds=time.monotonic() - self.mono)
 
 
 def _q(name: str) -> str:
@@ -70,22 +98,38 @@ def _run_state_fields() -> list[Any]:
 @functools.cache
 def _select_run_sql(vendor: str) -> str:
     columns = ", ".join(_q(f.column) for f in _run_state_fields())
+    if vendor == "postgresql":
+        # The database's clock comes back with the row: leases and deadlines are computed
+        # from it, never from the clock of whichever host runs this worker.
+        columns += ", statement_timestamp()"
     return (
         f"SELECT {columns} FROM {_q(PipelineRun._meta.db_table)} "  # noqa: S608
         f"WHERE {_column(PipelineRun, 'run_id')} = %s"
     )
 
 
-def load_run(run_id: str) -> PipelineRun | None:
-    """The run's state (``RUN_STATE_FIELDS`` only), or None when it does not exist."""
+def load_run(run_id: str) -> tuple[PipelineRun, Clock] | None:
+    """The run's state (``RUN_STATE_FIELDS`` only) and the database clock, or None when the
+    run does not exist."""
     with connection.cursor() as cursor:
         cursor.execute(_select_run_sql(connection.vendor), [run_id])
         row = cursor.fetchone()
     if row is None:
         return None
     fields = _run_state_fields()
-    values = [_from_db(f, v) for f, v in zip(fields, row, strict=True)]
-    return PipelineRun.from_db(connection.alias, [f.attname for f in fields], values)
+    values = [_from_db(f, v) for f, v in zip(fields, row, strict=False)]
+    run = PipelineRun.from_db(connection.alias, [f.attname for f in fields], values)
+    clock = Clock.starting_at(row[-1]) if connection.vendor == "postgresql" else Clock.local()
+    return run, clock
+
+
+def db_clock() -> Clock:
+    """The database's clock (one round trip on PostgreSQL; SQLite shares this host's)."""
+    if connection.vendor != "postgresql":
+        return Clock.local()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement_timestamp()")
+        return Clock.starting_at(cursor.fetchone()[0])
 
 
 _EXECUTION_INSERT_FIELDS = (
@@ -164,42 +208,87 @@ def finished_results(run_pk: int) -> dict[str, dict[str, Any]]:
     return {node_id: _from_db(field, snapshot) for node_id, snapshot in rows}
 
 
-def _update(
-    model: Any,
-    changes: dict[str, Any],
-    where: str,
-    where_params: Iterable[Any],
-    increment: str | None = None,
-) -> int:
+def _update(model: Any, changes: dict[str, Any], where: str, where_params: Iterable[Any]) -> int:
     sets = [f"{_column(model, field)} = %s" for field in changes]
     params = [_prep(model, field, value) for field, value in changes.items()]
-    if increment:
-        sets.append(f"{_column(model, increment)} = {_column(model, increment)} + 1")
     sql = f"UPDATE {_q(model._meta.db_table)} SET {', '.join(sets)} WHERE {where}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *where_params])
         return cursor.rowcount
 
 
-def store_outcome(execution: StageExecution, fields: Iterable[str], token: str) -> bool:
-    """Write ``fields`` of the execution if ``token`` still owns it."""
+def take_over(
+    key: str, changes: dict[str, Any], now: datetime, own_token: str
+) -> tuple[int, int] | None:
+    """Take the RUNNING execution ``key`` if its lease lapsed (its holder is dead) or it is
+    ``own_token``'s (our own task retried); returns (id, starts) when we got it.
+
+    One conditional statement: of two takers only one matches, a live lease is never taken,
+    and a finished execution (any status but running) is never reopened.
+    """
+    t = StageExecution
+    sets = [f"{_column(t, field)} = %s" for field in changes]
+    params = [_prep(t, field, value) for field, value in changes.items()]
+    starts = _column(t, "starts")
+    token = _column(t, "claim_token")
+    # Our own task's retry (after a database error) resumes its start; anyone else's is one more.
+    sets.append(f"{starts} = {starts} + CASE WHEN {token} = %s THEN 0 ELSE 1 END")
+    params.append(own_token)
     where = (
-        f"{_column(StageExecution, 'id')} = %s AND {_column(StageExecution, 'claim_token')} = %s"
+        f"{_column(t, 'idempotency_key')} = %s AND {_column(t, 'status')} = %s "
+        f"AND ({_column(t, 'lease_expires_at')} < %s OR ({token} = %s AND {token} <> ''))"
+    )
+    params += [key, StageStatus.RUNNING.value, _prep(t, "lease_expires_at", now), own_token]
+    sql = (
+        f"UPDATE {_q(t._meta.db_table)} SET {', '.join(sets)} WHERE {where} "  # noqa: S608
+        f"RETURNING {_column(t, 'id')}, {starts}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def renew_lease(execution_id: int, token: str, seconds: float) -> bool:
+    """Push the lease ``seconds`` past the database's now, if ``token`` still holds it."""
+    t = StageExecution
+    if connection.vendor == "postgresql":
+        lease, lease_params = "statement_timestamp() + %s * interval '1 second'", [seconds]
+    else:
+        lease = "%s"
+        lease_params = [_prep(t, "lease_expires_at", timezone.now() + timedelta(seconds=seconds))]
+    sql = (
+        f"UPDATE {_q(t._meta.db_table)} SET {_column(t, 'lease_expires_at')} = {lease} "  # noqa: S608
+        f"WHERE {_column(t, 'id')} = %s AND {_column(t, 'claim_token')} = %s "
+        f"AND {_column(t, 'status')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*lease_params, execution_id, token, StageStatus.RUNNING.value])
+        return cursor.rowcount == 1
+
+
+def store_outcome(execution: StageExecution, fields: Iterable[str], token: str) -> bool:
+    """Write ``fields`` of the execution if ``token`` still holds its claim, and end the
+    claim (the token is cleared): nobody can take the execution over afterwards."""
+    where = (
+        f"{_column(StageExecution, 'id')} = %s AND {_column(StageExecution, 'claim_token')} = %s "
+        f"AND {_column(StageExecution, 'status')} = %s"
     )
     changes = {f: getattr(execution, f) for f in fields}
-    return _update(StageExecution, changes, where, [execution.pk, token]) == 1
+    changes["claim_token"] = ""
+    params = [execution.pk, token, StageStatus.RUNNING.value]
+    stored = _update(StageExecution, changes, where, params) == 1
+    if stored:
+        execution.claim_token = ""
+    return stored
 
 
-def move_run(
-    run_pk: int, node_id: str, attempt: int, changes: dict[str, Any], *, dispatch: bool
-) -> bool:
-    """Apply ``changes`` if the run still stands at ``node_id``/``attempt`` and is open;
-    ``dispatch`` counts one more published step."""
+def move_run(run_pk: int, node_id: str, attempt: int, changes: dict[str, Any]) -> bool:
+    """Apply ``changes`` if the run still stands at ``node_id``/``attempt`` and is open."""
     where = (
         f"{_column(PipelineRun, 'id')} = %s AND {_column(PipelineRun, 'current_node')} = %s "
         f"AND {_column(PipelineRun, 'current_attempt')} = %s "
         f"AND {_column(PipelineRun, 'status')} IN (%s, %s)"
     )
-    params = [run_pk, node_id, attempt, *OPEN_RUN_STATUSES]
-    increment = "dispatch_count" if dispatch else None
-    return _update(PipelineRun, changes, where, params, increment) == 1
+    params = [run_pk, node_id, attempt, *(s.value for s in OPEN_RUN_STATUSES)]
+    return _update(PipelineRun, changes, where, params) == 1

@@ -237,13 +237,13 @@ def test_an_unsaved_definition_runs_and_is_recorded_by_name(test_node_types):
 
 def test_a_redelivered_message_for_a_finished_node_does_not_run_it_again(test_node_types):
     from apps.orchestration import engine
-    from apps.orchestration.dispatch import InlineRunner
+    from apps.orchestration.engine.runner import InlineRunner
 
     pipeline = definition("once", [{"id": "a", "type": "sleep"}, {"id": "b", "type": "sleep"}])
     result = run(pipeline)
     calls = test_node_types
     before = dict(calls)
-    engine.process_node(result["run_id"], "a", 1, InlineRunner(redelivered=True))
-    engine.process_node(result["run_id"], "b", 1, InlineRunner(redelivered=True))
+    engine.process_node(result["run_id"], "a", 1, InlineRunner())
+    engine.process_node(result["run_id"], "b", 1, InlineRunner())
     assert calls == before
     assert StageExecution.objects.filter(run__run_id=result["run_id"]).count() == 2

@@ -20,8 +20,8 @@ from celery import Celery
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.orchestration import engine
+from apps.orchestration.celery_runner import CeleryRunner
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
-from apps.orchestration.dispatch import CeleryRunner
 from apps.orchestration.models import PipelineRun, RunStatus, StageExecution, StageStatus
 from apps.orchestration.tests.helpers import definition, wait_for_run, wait_until
 from tests.support import worker as worker_support
@@ -155,7 +155,9 @@ def test_a_run_survives_redis_restarting_empty_while_a_node_runs(
         assert [(r.attempt, r.status) for r in rows(run, node_id)] == [
             (1, StageStatus.SUCCEEDED)
         ], node_id
-    assert run.dispatch_count >= 4  # three nodes plus at least one recovery
+    # dispatch_count counts publications of the run's last step: the worker's (lost) one
+    # plus at least one by recovery.
+    assert run.dispatch_count >= 2
 
 
 def test_starting_a_run_while_the_broker_is_unreachable_stores_it_and_says_so(
