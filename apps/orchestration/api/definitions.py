@@ -29,7 +29,7 @@ from apps.orchestration.api.errors import Conflict, DefinitionInvalid
 from apps.orchestration.api.run_serializers import RunResultSerializer
 from apps.orchestration.defaults import BUILTINS, builtin_definition, resolve_definition
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
-from apps.orchestration.dispatch import broker_configured
+from apps.orchestration.dispatch import runs_inline
 from apps.orchestration.models import PipelineDefinition
 from apps.orchestration.plan import plan
 from apps.orchestration.results import run_result
@@ -177,7 +177,7 @@ class DefinitionExecuteView(ApiView):
         errors = orchestrator.validate()
         if errors:
             raise DefinitionInvalid(errors)
-        if not broker_configured():
+        if runs_inline():
             return Response(orchestrator.execute(**args))
         run = wait_for(orchestrator.start(**args), wait)
         if run.is_finished:
