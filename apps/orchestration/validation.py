@@ -56,9 +56,9 @@ def validate_config(config: Any) -> list[str]:
         next_node = node.get("next")
         if isinstance(next_node, str) and next_node not in all_ids:
             errors.append(f"Node {label} references unknown next node: {next_node}")
-        if node.get("type") == "condition":
+        if node.get("type") == "condition" and isinstance(node.get("config"), dict):
             for branch in ("then", "else"):
-                target = (node.get("config") or {}).get(branch)
+                target = node["config"].get(branch)
                 if isinstance(target, str) and target not in all_ids:
                     errors.append(f"Node {label} references unknown {branch} node: {target}")
         refs = node.get("skip_if_errors")
