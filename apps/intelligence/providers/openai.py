@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import openai
 from django.conf import settings
+from pydantic import Field
 
 from apps.intelligence.errors import (
     MissingAPIKeyError,
@@ -14,9 +15,14 @@ from apps.intelligence.errors import (
     ProviderTimeoutError,
     http_status_retryable,
 )
-from apps.intelligence.providers.ai import AI_OPTIONS, AIProvider, Completion
-from apps.intelligence.providers.base import Option
+from apps.intelligence.providers.ai import AIOptions, AIProvider, Completion
 from apps.intelligence.redaction import redact_text
+
+
+class OpenAIOptions(AIOptions):
+    json_mode: bool | None = Field(
+        None, description="Send response_format=json_object (default true)"
+    )
 
 
 class OpenAIProvider(AIProvider):
@@ -24,10 +30,7 @@ class OpenAIProvider(AIProvider):
 
     name = "openai"
     description = "OpenAI chat completions (OPENAI_API_KEY, OPENAI_MODEL)"
-    options: ClassVar[dict[str, Option]] = {
-        **AI_OPTIONS,
-        "json_mode": Option((bool,), "Send response_format=json_object (default true)"),
-    }
+    Options: ClassVar[type[AIOptions]] = OpenAIOptions
 
     def _default_model(self) -> str:
         # Read at call time so tests and deployments can override the setting.
