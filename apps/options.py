@@ -25,7 +25,8 @@ class Options(BaseModel):
 
 def fail(message: str) -> NoReturn:
     """Refuse a value from inside a validator with exactly ``message``."""
-    raise PydanticCustomError(OPTION_ERROR, message)
+    # Passed as context: the template is formatted, and a message may quote braces.
+    raise PydanticCustomError(OPTION_ERROR, "{message}", {"message": message})
 
 
 @dataclass(frozen=True)

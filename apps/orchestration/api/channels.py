@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -43,6 +43,11 @@ def describe_channel(channel: NotificationChannel) -> dict[str, Any]:
     }
 
 
+@extend_schema_field({"oneOf": [cls.config_schema() for cls in DRIVER_REGISTRY.values()]})
+class DriverConfigField(JSONObjectField):
+    """The driver's options: the JSON Schema of each driver's config model."""
+
+
 class ChannelSerializer(serializers.Serializer):
     name = serializers.CharField()
     driver = serializers.ChoiceField(choices=list(DRIVER_REGISTRY))
@@ -61,7 +66,7 @@ class ChannelListSerializer(serializers.Serializer):
 class ChannelWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     name = NameField()
     driver = serializers.ChoiceField(choices=list(DRIVER_REGISTRY))
-    config = JSONObjectField(help_text="The driver's options (see GET /notify/drivers/)")
+    config = DriverConfigField(help_text="The driver's options (see GET /notify/drivers/)")
     is_active = StrictBooleanField(required=False, default=True)
     description = TextField(required=False, allow_blank=True, max_length=2000, default="")
 
