@@ -190,6 +190,10 @@ PIPELINE_STALL_GRACE_SECONDS = env_int("PIPELINE_STALL_GRACE_SECONDS", 60, minim
 PIPELINE_EXTRA_NODE_HANDLERS = env_list("PIPELINE_EXTRA_NODE_HANDLERS")
 # A claim lives this long without a heartbeat (renewed every third of it while a node runs).
 PIPELINE_LEASE_SECONDS = env_float("PIPELINE_LEASE_SECONDS", 30.0, minimum=1.0)
+# A node that ignores its soft time limit (timeout_seconds) is killed this much later.
+PIPELINE_HARD_LIMIT_MARGIN_SECONDS = env_float(
+    "PIPELINE_HARD_LIMIT_MARGIN_SECONDS", 30.0, minimum=1.0
+)
 # An attempt started this many times without an outcome (its worker killed each time) fails.
 PIPELINE_NODE_MAX_STARTS = env_int("PIPELINE_NODE_MAX_STARTS", 5, minimum=1)
 # A published step stays runnable this long; recovery publishes it anew afterwards.

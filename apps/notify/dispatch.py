@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from typing import Any
 
 from apps.notify import ledger
@@ -69,12 +70,21 @@ def select_targets(config: dict[str, Any]) -> tuple[list[Target], list[str]]:
 
 
 def deliver(
-    target: Target, message: NotificationMessage, *, run_id: str, node_id: str
+    target: Target,
+    message: NotificationMessage,
+    *,
+    run_id: str,
+    node_id: str,
+    owner: str = "",
+    node_timeout: float = 300.0,
 ) -> dict[str, Any]:
     """Send to one target at most once for (run, node, channel); the delivery record.
 
-    ``status`` is ``sent``, ``already_sent`` (an earlier attempt sent it), ``in_progress``
-    (another attempt holds the claim) or ``failed`` with ``retryable`` set.
+    ``owner`` is the engine's claim token of the calling execution (the ledger is fenced by
+    it). ``status`` is ``sent``, ``already_sent`` (an earlier attempt sent it),
+    ``in_progress`` (another live attempt holds the claim), ``unknown`` (the request went
+    out and no answer came back) or ``failed``; ``retryable`` says whether the engine should
+    try the node again.
     """
     record: dict[str, Any] = {
         "channel": target.name,
@@ -93,33 +103,53 @@ def deliver(
         record["error"] = "invalid config: " + "; ".join(config_errors)
         return record
 
-    claim = ledger.claim(run_id, node_id, target.name, target.driver)
+    owner = owner or f"local:{uuid.uuid4()}"
+    claim = ledger.claim(
+        run_id, node_id, target.name, target.driver, owner=owner, node_timeout=node_timeout
+    )
+    row = claim.delivery
     if not claim.owned:
-        row = claim.delivery
         if row.status == "sent":
             record.update(status="already_sent")
-        elif row.status == "failed":
-            record.update(error=row.error, retryable=False)
-        else:
+        elif claim.reason == "being sent by another attempt":
             record.update(status="in_progress", error=claim.reason, retryable=True)
+        elif row.status in ("unknown", "pending"):
+            record.update(status="unknown", error=f"{row.error} ({claim.reason})".strip())
+        else:
+            record.update(error=row.error or claim.reason)
         return record
 
+    message = replace(message, idempotency_key=row.idempotency_key)
     try:
         outcome = driver.send(message, target.config)
-    except (NotifyError, NotifyConfigError) as exc:
-        retryable = isinstance(exc, NotifyError) and exc.retryable
-        ledger.mark_failed(claim.delivery, str(exc), retryable=retryable)
+    except NotifyError as exc:
+        if exc.ambiguous:
+            ledger.mark_unknown(row, str(exc), owner=owner)
+            logger.warning("notify %s (%s): outcome unknown: %s", target.name, target.driver, exc)
+            error = str(exc)
+            if not row.retryable:
+                error += (
+                    f"; sent {row.attempts} times with the same idempotency key, not sent again"
+                )
+            record.update(status="unknown", error=error, retryable=row.retryable)
+            return record
+        ledger.mark_failed(row, str(exc), retryable=exc.retryable, owner=owner)
         logger.warning("notify %s (%s) failed: %s", target.name, target.driver, exc)
-        record.update(error=str(exc), retryable=retryable)
+        record.update(error=str(exc), retryable=exc.retryable)
         return record
-    except Exception as exc:
-        # An unexpected driver bug: keep the ledger truthful, then let it surface.
-        ledger.mark_failed(claim.delivery, f"{type(exc).__name__}: {exc}", retryable=False)
+    except NotifyConfigError as exc:
+        ledger.mark_failed(row, str(exc), retryable=False, owner=owner)
+        record.update(error=str(exc))
+        return record
+    except BaseException as exc:
+        # The node's time limit, or a driver bug, mid-send: the request may be out. Keep the
+        # ledger truthful (resendable once, with the same key), then let it surface.
+        ledger.mark_unknown(row, f"interrupted mid-send: {type(exc).__name__}: {exc}", owner=owner)
         raise
     response = dict(outcome.summary)
     if outcome.external_id:
         response["external_id"] = outcome.external_id
-    ledger.mark_sent(claim.delivery, response)
+    ledger.mark_sent(row, response, owner=owner)
     logger.info("notify %s (%s) sent", target.name, target.driver)
     record.update(status="sent")
     return record

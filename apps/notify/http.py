@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from apps.notify.errors import NotifyError
 from apps.notify.netguard import ensure_host_allowed
@@ -71,6 +72,27 @@ def _without_secrets(text: str, url: str) -> str:
     return text
 
 
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when the connection was never established (refused, unreachable, DNS), so the
+    receiver cannot have the request; a connection dropped mid-exchange is ambiguous."""
+    cause: BaseException | None = exc
+    for _ in range(10):  # a chain of wrapped causes; never follow a cycle for ever
+        if cause is None:
+            break
+        if isinstance(cause, (NewConnectionError, NameResolutionError, ConnectionRefusedError)):
+            return True
+        cause = cause.__cause__ or cause.__context__ or _reason(cause)
+    return False
+
+
+def _reason(exc: BaseException) -> BaseException | None:
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException):
+        return reason
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], BaseException) else None
+
+
 def send_json(
     url: str,
     body: Any,
@@ -105,11 +127,22 @@ def send_json(
         response = session.request(
             method, url, data=data, headers=all_headers, timeout=timeout, allow_redirects=False
         )
+    except requests.ConnectTimeout as exc:
+        # Nothing was sent: safe to try again.
+        raise NotifyError(f"{host}: could not connect within {timeout:g}s", retryable=True) from exc
     except requests.Timeout as exc:
-        raise NotifyError(f"{host}: no answer within {timeout:g}s", retryable=True) from exc
+        # The request went out and the answer did not come: the receiver may have it.
+        raise NotifyError(
+            f"{host}: no answer within {timeout:g}s (the request was sent; outcome unknown)",
+            ambiguous=True,
+        ) from exc
     except requests.ConnectionError as exc:
         reason = _without_secrets(str(exc), url)
-        raise NotifyError(f"{host}: connection failed: {reason}", retryable=True) from exc
+        if _never_connected(exc):
+            raise NotifyError(f"{host}: connection failed: {reason}", retryable=True) from exc
+        raise NotifyError(
+            f"{host}: connection lost after sending: {reason} (outcome unknown)", ambiguous=True
+        ) from exc
     except requests.RequestException as exc:
         reason = _without_secrets(str(exc), url)
         raise NotifyError(f"{host}: request failed: {reason}", retryable=False) from exc

@@ -46,6 +46,9 @@ class NotificationMessage:
     tags: dict[str, str] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
     dedup_key: str = ""
+    # The same on every send of one (run, node, channel): a receiver that honours it drops a
+    # resend after an ambiguous timeout (the generic driver sends it as ``Idempotency-Key``).
+    idempotency_key: str = ""
 
 
 @dataclass

@@ -15,7 +15,7 @@ from django.db import transaction
 from kombu.exceptions import ChannelError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from apps.orchestration.engine.policy import HARD_LIMIT_MARGIN_SECONDS
+from apps.orchestration.engine.policy import hard_limit_margin
 from apps.orchestration.engine.runner import Runner, Step
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def publish(step: Step) -> str:
         soft_time_limit=step.timeout,
         # The hard limit kills a node that ignores the soft one; its lease then lapses and
         # the recovery task records the timeout.
-        time_limit=step.timeout + HARD_LIMIT_MARGIN_SECONDS,
+        time_limit=step.timeout + hard_limit_margin(),
         retry=True,
         retry_policy=PUBLISH_RETRY_POLICY,
     )

@@ -24,10 +24,25 @@ def default_next(nodes: list[dict[str, Any]], node_id: str) -> str | None:
     return None
 
 
+def may_fall_through(node: dict[str, Any]) -> bool:
+    """Whether a condition can end without choosing a branch: skipped, or failed while
+    optional. The engine then follows its ``next`` (or the node listed after it)."""
+    return bool(
+        node.get("required", True) is False
+        or node.get("skip_if_errors")
+        or node.get("skip_if_condition")
+    )
+
+
 def successors(nodes: list[dict[str, Any]], node: dict[str, Any]) -> list[str]:
-    """Every node ``node`` can lead to (both branches of a condition)."""
+    """Every node ``node`` can lead to: both branches of a condition, plus the fall-through
+    edge the engine follows when the condition is skipped or fails while optional."""
+    targets: list[Any] = []
     if node.get("type") == "condition":
         config = node.get("config") or {}
-        return [t for t in (config.get("then"), config.get("else")) if isinstance(t, str)]
-    nxt = default_next(nodes, node["id"])
-    return [nxt] if isinstance(nxt, str) else []
+        targets += [config.get("then"), config.get("else")]
+        if may_fall_through(node):
+            targets.append(default_next(nodes, node["id"]))
+    else:
+        targets.append(default_next(nodes, node["id"]))
+    return list(dict.fromkeys(t for t in targets if isinstance(t, str)))

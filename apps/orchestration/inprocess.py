@@ -33,8 +33,14 @@ class BackgroundRunner(Runner):
     def schedule(self, step: Step) -> None:
         transaction.on_commit(lambda: executor().submit(step))
 
+    _backlog: int | None = None
+
     def backlog(self, step: Step) -> int | None:
-        return executor().pending
+        # One snapshot per runner (recovery uses one per sweep): the steps this sweep itself
+        # hands on must not make the next stalled run look queued.
+        if self._backlog is None:
+            self._backlog = executor().pending
+        return self._backlog
 
 
 class Executor:
@@ -45,6 +51,7 @@ class Executor:
         self._idle = threading.Condition(self._lock)
         self._pool: ThreadPoolExecutor | None = None
         self._pid = 0
+        self._stopped = threading.Event()
         self.pending = 0
 
     def start(self) -> None:
@@ -102,17 +109,24 @@ class Executor:
                 self._idle.wait(left)
         return True
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish what is queued, stop the sweeper (an orderly shutdown, and tests)."""
+        self._stopped.set()
+        self.wait_idle(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
     def _sweep_forever(self) -> None:
         from apps.orchestration import engine
 
-        while True:
+        while not self._stopped.is_set():
             try:
                 engine.recover_stalled_runs(BackgroundRunner())
             except Exception:
                 logger.exception("in-process recovery sweep failed; trying again later")
             finally:
                 connection.close()
-            time.sleep(settings.PIPELINE_RECOVERY_INTERVAL_SECONDS)
+            self._stopped.wait(settings.PIPELINE_RECOVERY_INTERVAL_SECONDS)
 
 
 _executor = Executor()

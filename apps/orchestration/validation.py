@@ -6,6 +6,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from apps.orchestration import conditions
 from apps.orchestration.graph import node_index, successors
 from apps.orchestration.schema import PIPELINE_SCHEMA
 
@@ -28,8 +29,8 @@ def validate_config(config: Any) -> list[str]:
         return errors + _schema_errors(config)
     available = list_node_types()
     seen: set[str] = set()
-    # Only string ids can be referenced; any other id (a number, an object) is reported below.
-    all_ids = {n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)}
+    # Only string ids can name a node; anything else is reported below (and by the schema).
+    all_ids = {n.get("id") for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)}
     for i, node in enumerate(nodes):
         if not isinstance(node, dict):
             errors.append(f"Node {i} must be an object")
@@ -38,36 +39,61 @@ def validate_config(config: Any) -> list[str]:
         if "id" not in node:
             errors.append(f"Node {i} missing 'id'")
         elif not isinstance(node["id"], str):
-            errors.append(f"Node {i} 'id' must be a string, got {type(node['id']).__name__}")
+            errors.append(f"Node {i}: 'id' must be a string")
         elif node["id"] in seen:
             errors.append(f"Duplicate node id: {node['id']}")
         else:
             seen.add(node["id"])
         if "type" not in node:
             errors.append(f"Node {i} missing 'type'")
-        elif not isinstance(node["type"], str):
-            errors.append(f"Node {label} 'type' must be a string")
-        elif node["type"] not in available:
+        elif not isinstance(node["type"], str) or node["type"] not in available:
             errors.append(f"Node {label} has unknown type: {node['type']}. Available: {available}")
         elif isinstance(node.get("config", {}), dict):
             handler = get_node_handler(node["type"])
             for message in handler.validate_config(node.get("config", {})):
                 errors.append(f"Node {label}: {message}")
-        next_node = node.get("next")
-        if isinstance(next_node, str) and next_node not in all_ids:
-            errors.append(f"Node {label} references unknown next node: {next_node}")
-        if node.get("type") == "condition" and isinstance(node.get("config"), dict):
-            for branch in ("then", "else"):
-                target = node["config"].get(branch)
-                if isinstance(target, str) and target not in all_ids:
-                    errors.append(f"Node {label} references unknown {branch} node: {target}")
-        refs = node.get("skip_if_errors")
-        for ref in refs if isinstance(refs, list) else []:
-            if isinstance(ref, str) and ref not in all_ids:
-                errors.append(f"Node {label} skip_if_errors names unknown node: {ref}")
+        errors += _reference_errors(node, label, all_ids)
     errors += _schema_errors(config)
     if not errors:
         errors += _graph_errors(nodes)
+    return errors
+
+
+def _reference_errors(node: dict[str, Any], label: Any, all_ids: set[str]) -> list[str]:
+    """Every node id the node names must exist, and every test must be well formed."""
+    errors: list[str] = []
+    next_node = node.get("next")
+    if isinstance(next_node, str) and next_node not in all_ids:
+        errors.append(f"Node {label} references unknown next node: {next_node}")
+    if node.get("type") == "condition" and isinstance(node.get("config"), dict):
+        for branch in ("then", "else"):
+            target = node["config"].get(branch)
+            if target is None:
+                continue
+            if not isinstance(target, str):
+                errors.append(
+                    f"Node {label}: {branch} must be a node id (a string), got {target!r}"
+                )
+            elif target not in all_ids:
+                errors.append(f"Node {label} references unknown {branch} node: {target}")
+    refs = node.get("skip_if_errors")
+    for ref in refs if isinstance(refs, list) else []:
+        if isinstance(ref, str) and ref not in all_ids:
+            errors.append(f"Node {label} skip_if_errors names unknown node: {ref}")
+    test = node.get("skip_if_condition")
+    if isinstance(test, str):
+        ref = test.removesuffix(".has_errors")
+        if ref == test:
+            errors.append(
+                f"Node {label}: skip_if_condition string must be '<node_id>.has_errors', "
+                f"got {test!r}"
+            )
+        elif ref not in all_ids:
+            errors.append(f"Node {label} skip_if_condition names unknown node: {ref}")
+    elif isinstance(test, dict):
+        errors += [f"Node {label}: {e}" for e in conditions.validate(test, "skip_if_condition")]
+    elif test is not None:
+        errors.append(f"Node {label}: skip_if_condition must be an object or '<node>.has_errors'")
     return errors
 
 

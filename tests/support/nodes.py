@@ -7,16 +7,27 @@ node really ran (the question redelivery and recovery tests ask).
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import Any
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 
 from apps.orchestration.errors import RetryableNodeError
 from apps.orchestration.nodes import BaseNodeHandler, NodeContext, NodeResult
 from tests.support.services import redis_url
 
-TEST_NODE_HANDLERS = "count=tests.support.nodes:CountingNode,flaky=tests.support.nodes:FlakyNode"
+TEST_NODE_HANDLERS = ",".join(
+    f"{name}=tests.support.nodes:{cls}"
+    for name, cls in {
+        "count": "CountingNode",
+        "flaky": "FlakyNode",
+        "suicide": "SuicideNode",
+        "stubborn": "StubbornNode",
+        "failing": "FailingNode",
+    }.items()
+)
 
 
 def executions_key(run_id: str, node_id: str) -> str:
@@ -58,6 +69,33 @@ class FlakyNode(BaseNodeHandler):
         return result
 
 
+class SuicideNode(BaseNodeHandler):
+    """Kills the process running it (as the kernel's OOM killer would), every time."""
+
+    name = "suicide"
+
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        count_execution(ctx)
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+
+class StubbornNode(BaseNodeHandler):
+    """Ignores the soft time limit and keeps working until the hard limit kills it."""
+
+    name = "stubborn"
+
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        count_execution(ctx)
+        end = time.monotonic() + float(config.get("seconds", 60))
+        while time.monotonic() < end:
+            try:
+                time.sleep(0.1)
+            except SoftTimeLimitExceeded:
+                continue  # a handler that swallows the soft limit: only the hard one stops it
+        return self.result(ctx, config)
+
+
 class InProcessNode(BaseNodeHandler):
     """Base of the in-process test nodes: they count executions in this process's memory."""
 
@@ -92,6 +130,39 @@ class SleepNode(InProcessNode):
         return result
 
 
+class OutputNode(InProcessNode):
+    """Returns ``config["output"]`` as it is, or a value JSON cannot hold (``"kind"``)."""
+
+    name = "output"
+
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        self.bump(ctx)
+        result = self.result(ctx, config)
+        kind = config.get("kind")
+        if kind == "set":
+            result.output = {"hosts": {"a", "b"}}
+        elif kind == "nan":
+            result.output = {"ratio": float("nan")}
+        elif kind == "nul":
+            result.output = {"text": "before\x00after"}
+        else:
+            result.output = dict(config.get("output") or {})
+        return result
+
+
+class DatabaseErrorNode(InProcessNode):
+    """Writes what the database refuses (a NUL byte into a text column)."""
+
+    name = "dberror"
+
+    def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        from apps.orchestration.models import PipelineDefinition
+
+        self.bump(ctx)
+        PipelineDefinition.objects.create(name=f"nul\x00{ctx.run_id}", config={})
+        return self.result(ctx, config)
+
+
 class BrokenNode(InProcessNode):
     """A handler with a bug: raises something that is not a NodeError."""
 
@@ -117,6 +188,8 @@ class FailingNode(InProcessNode):
 
 IN_PROCESS_NODES = {
     "memflaky": MemoryFlakyNode,
+    "output": OutputNode,
+    "dberror": DatabaseErrorNode,
     "sleep": SleepNode,
     "broken": BrokenNode,
     "failing": FailingNode,

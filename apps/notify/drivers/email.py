@@ -91,7 +91,14 @@ class EmailDriver(BaseDriver):
         email["From"] = config.smtp_from
         email["To"] = ", ".join(config.smtp_to)
         email["Date"] = formatdate(localtime=False)
-        email["Message-ID"] = make_msgid(domain=config.smtp_from.rpartition("@")[2])
+        domain = config.smtp_from.rpartition("@")[2]
+        # A resend after an unknown outcome carries the same Message-ID, so mail systems
+        # and clients that collapse duplicates by it show one message.
+        email["Message-ID"] = (
+            f"<{message.idempotency_key}@{domain}>"
+            if message.idempotency_key
+            else make_msgid(domain=domain)
+        )
         if message.dedup_key:
             email["X-Alertpipes-Dedup-Key"] = _one_line(message.dedup_key)
         email.set_content(render("message.txt", message))

@@ -95,7 +95,12 @@ class GenericDriver(BaseDriver):
 
     def send(self, message: NotificationMessage, config: dict[str, Any]) -> DeliveryResult:
         cfg = self.parse_config(config)
+        headers = dict(cfg.headers)
+        if message.idempotency_key:
+            # The same on a resend after an unknown outcome: receivers that honour it (as
+            # Stripe-style APIs do) act once.
+            headers.setdefault("Idempotency-Key", message.idempotency_key)
         response = send_json(
-            cfg.endpoint_url, self.payload(message), method=cfg.method, headers=cfg.headers
+            cfg.endpoint_url, self.payload(message), method=cfg.method, headers=headers
         )
         return DeliveryResult(driver=self.name, summary=response.summary())

@@ -27,6 +27,7 @@ from typing import Any
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import DateTimeField, ExpressionWrapper
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from apps.orchestration.engine.claim import claim
 from apps.orchestration.engine.execute import execute, previous_results
@@ -96,7 +97,10 @@ def create_run(
             dispatch_expires_at=_db_now_plus(message_expiry()),
             dispatch_count=1,
         )
-        runner.schedule(step_for(run.run_id, config, entry, 1))
+        # The worker judges a message's expiry by its own clock anyway; the row's copy (above)
+        # is the database's, which recovery compares against.
+        expires = timezone.now() + message_expiry()
+        runner.schedule(step_for(run.run_id, config, entry, 1, 0.0, expires))
     logger.info(
         "run created for %s (entry node %s)",
         definition_name,

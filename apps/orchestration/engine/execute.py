@@ -105,6 +105,8 @@ def _context(claim: Claim) -> tuple[NodeContext, dict[str, dict[str, Any]]]:
         source=run.source,
         node_id=node["id"],
         attempt=claim.execution.attempt,
+        claim_token=claim.token,
+        timeout=NodePolicy.of(run.config, node).timeout,
     )
     return ctx, results
 

@@ -42,6 +42,7 @@ class Heartbeat:
         self._held: dict[tuple[int, str], Held] = {}
         self._wake = threading.Event()
         self._pid = 0
+        self._connected = False
         self.renewals = 0  # for tests and the metrics
 
     @contextlib.contextmanager
@@ -54,6 +55,7 @@ class Heartbeat:
         with self._lock:
             self._ensure_thread()
             self._held[key] = held
+        self._wake.set()  # the loop may be sleeping a full second: let it plan for this one
         try:
             yield held
         finally:
@@ -75,7 +77,12 @@ class Heartbeat:
                 waits = [h.next_renewal - now for h in self._held.values() if h.next_renewal > now]
             for held in due:
                 self._renew(held, now)
+            if self._connected and not self._held:
+                # Nothing left to renew: do not sit on a database connection meanwhile.
+                connection.close()
+                self._connected = False
             self._wake.wait(min([1.0, *waits]))
+            self._wake.clear()
 
     def _renew(self, held: Held, now: float) -> None:
         if now >= held.stop_at:
@@ -87,6 +94,7 @@ class Heartbeat:
             return
         try:
             connection.close_if_unusable_or_obsolete()
+            self._connected = True
             renewed = sql.renew_lease(held.execution_id, held.token, held.lease)
         except DatabaseError as exc:
             # The database is away: try again soon; the lease may lapse meanwhile, which is

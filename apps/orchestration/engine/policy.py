@@ -16,8 +16,6 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_TIMEOUT_SECONDS = 300.0
 DEFAULT_BACKOFF_SECONDS = 2.0
 DEFAULT_BACKOFF_MAX_SECONDS = 300.0
-# A node that ignores its soft time limit is killed this long after it (Celery's hard limit).
-HARD_LIMIT_MARGIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,12 @@ class NodePolicy:
     @property
     def hard_limit(self) -> float:
         """When a worker kills the node outright (the soft limit raised and was ignored)."""
-        return self.timeout + HARD_LIMIT_MARGIN_SECONDS
+        return self.timeout + hard_limit_margin()
+
+
+def hard_limit_margin() -> float:
+    """How long after its soft time limit a node that ignores it is killed."""
+    return float(settings.PIPELINE_HARD_LIMIT_MARGIN_SECONDS)
 
 
 def grace() -> timedelta:

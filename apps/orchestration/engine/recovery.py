@@ -142,7 +142,7 @@ def fail_run(run_id: str, message: str, *, now: datetime | None = None) -> bool:
             status=RunStatus.FAILED,
             error_type="EngineError",
             error_message=message.replace("\x00", "\\0"),
-            current_node="",
+            # current_node stays: it says where the run stopped (and where a retry resumes).
             node_deadline=None,
             dispatch_expires_at=None,
             completed_at=now,

@@ -63,6 +63,3 @@ class InlineRunner(Runner):
 
     def schedule(self, step: Step) -> None:
         self.pending.append(step)
-
-    def backlog(self, step: Step) -> int | None:
-        return len(self.pending)

@@ -32,6 +32,10 @@ class NodeContext:
     source: str = "unknown"
     node_id: str = ""
     attempt: int = 1
+    # The engine's claim on this execution: side effects (the notify ledger) are fenced by it,
+    # so a worker taken for dead can no longer record anything.
+    claim_token: str = ""
+    timeout: float = 0.0
 
     def get_previous(self, node_id: str) -> dict[str, Any]:
         """Output of an earlier node (empty when it did not run)."""

@@ -125,7 +125,15 @@ class NotifyNodeHandler(BaseNodeHandler):
             node_id=node_id,
         )
         deliveries = [
-            deliver(target, message, run_id=ctx.run_id, node_id=node_id) for target in targets
+            deliver(
+                target,
+                message,
+                run_id=ctx.run_id,
+                node_id=node_id,
+                owner=ctx.claim_token,
+                node_timeout=ctx.timeout or 300.0,
+            )
+            for target in targets
         ]
         output["deliveries"] = [
             {k: d[k] for k in ("channel", "driver", "status", "error")} for d in deliveries

@@ -142,3 +142,66 @@ def test_the_published_json_schema_matches_the_code():
 
     published = Path(__file__).resolve().parents[3] / "docs" / "pipeline.schema.json"
     assert json.loads(published.read_text()) == PIPELINE_SCHEMA
+
+
+# --- What the engine cannot run is refused when saved (issue 7) --------------------------------
+
+
+def cond(node_id, **config):
+    test = {"path": "a.x", "op": "exists"}
+    return {"id": node_id, "type": "condition", "config": {"if": test, **config}}
+
+
+def test_a_skip_if_condition_outside_the_grammar_names_the_node_and_field():
+    errors = errors_of(
+        {"version": "1.0", "nodes": [t("a"), t("b", skip_if_condition={"op": "eq", "value": 1})]}
+    )
+    assert "Node b: skip_if_condition needs a 'path' string" in errors
+
+
+def test_a_skip_if_condition_with_an_unknown_operator_is_refused():
+    test = {"path": "a.x", "op": "between", "value": [1, 2]}
+    errors = errors_of({"version": "1.0", "nodes": [t("a"), t("b", skip_if_condition=test)]})
+    assert any(e.startswith("Node b: skip_if_condition has unknown op 'between'") for e in errors)
+
+
+def test_the_string_skip_if_condition_must_name_a_node_with_has_errors():
+    errors = errors_of(
+        {"version": "1.0", "nodes": [t("a"), t("b", skip_if_condition="ghost.has_errors")]}
+    )
+    assert "Node b skip_if_condition names unknown node: ghost" in errors
+    errors = errors_of({"version": "1.0", "nodes": [t("a"), t("b", skip_if_condition="a")]})
+    assert "Node b: skip_if_condition string must be '<node_id>.has_errors', got 'a'" in errors
+
+
+def test_a_condition_branch_must_be_a_node_id():
+    errors = errors_of({"version": "1.0", "nodes": [t("a"), cond("c", then=123), t("d")]})
+    assert "Node c: then must be a node id (a string), got 123" in errors
+    errors = errors_of({"version": "1.0", "nodes": [t("a"), cond("c", then="d", **{"else": []})]})
+    assert "Node c: else must be a node id (a string), got []" in errors
+
+
+def test_a_non_string_node_id_is_reported_not_crashed_on():
+    errors = errors_of({"version": "1.0", "nodes": [{"id": {}, "type": "transform"}, t("b")]})
+    assert "Node 0: 'id' must be a string" in errors
+
+
+def test_the_fall_through_of_a_skippable_condition_counts_for_cycles():
+    # If c is skipped the engine follows its next (a), which leads back to c.
+    nodes = [
+        t("a", next="c"),
+        {**cond("c", then="end"), "skip_if_errors": ["a"], "next": "a"},
+        t("end", next=None),
+    ]
+    errors = errors_of({"version": "1.0", "nodes": nodes})
+    assert any(e.startswith("Pipeline has a cycle: a -> c -> a") for e in errors)
+
+
+def test_the_fall_through_of_an_optional_condition_makes_its_next_reachable():
+    nodes = [
+        t("a", next="c"),
+        {**cond("c", then="end"), "required": False, "next": "fallback"},
+        t("end", next=None),
+        t("fallback", next=None),
+    ]
+    assert errors_of({"version": "1.0", "nodes": nodes}) == []
