@@ -17,6 +17,7 @@ from apps.orchestration.api.run_serializers import (
     RunSummarySerializer,
     run_detail,
 )
+from apps.orchestration.engine import control
 from apps.orchestration.models import PipelineRun
 from apps.orchestration.results import run_result
 
@@ -52,13 +53,6 @@ class RunDetailView(ApiView):
         return Response(run_detail(run, run_result(run)))
 
 
-def _control() -> object:
-    # The engine's run control (retry/cancel) lives with the engine; imported when used.
-    from apps.orchestration.engine import control
-
-    return control
-
-
 class RunRetryView(ApiView):
     @extend_schema(
         summary="Retry a failed run from its failed node (a new attempt in the same run)",
@@ -71,10 +65,9 @@ class RunRetryView(ApiView):
     )
     def post(self, request: Request, run_id: str) -> Response:
         find_run(run_id)
-        control = _control()
         try:
-            run = control.retry_run(run_id)  # type: ignore[attr-defined]
-        except control.RunStateError as exc:  # type: ignore[attr-defined]
+            run = control.retry_run(run_id)
+        except control.RunStateError as exc:
             raise Conflict(str(exc)) from None
         run.refresh_from_db()
         if run.is_finished:
@@ -93,10 +86,9 @@ class RunCancelView(ApiView):
     )
     def post(self, request: Request, run_id: str) -> Response:
         find_run(run_id)
-        control = _control()
         try:
-            run = control.cancel_run(run_id)  # type: ignore[attr-defined]
-        except control.RunStateError as exc:  # type: ignore[attr-defined]
+            run = control.cancel_run(run_id, reason=f"cancelled through the API by {request.user}")
+        except control.RunStateError as exc:
             raise Conflict(str(exc)) from None
         return Response(
             {

@@ -1,4 +1,5 @@
-"""API clients holding keys of each scope (DRF's test client, real hashed keys)."""
+"""API clients holding keys of each scope (DRF's test client, real hashed keys), and the
+notify tests' local HTTP recorder."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
+from apps.notify.tests.conftest import http_server  # noqa: F401 - the HTTP recorder fixture
 from apps.orchestration.apikeys import ApiKey
 
 

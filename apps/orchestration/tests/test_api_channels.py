@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.notify.models import NotificationChannel
-from apps.notify.tests.conftest import RecordingServer, Reply, http_server  # noqa: F401
+from apps.notify.tests.conftest import RecordingServer, Reply
 
 pytestmark = pytest.mark.django_db
 URL = "/notify/channels/"
@@ -92,7 +92,7 @@ def test_duplicate_names_are_409(api):
     assert make(api).status_code == 409
 
 
-def test_the_test_endpoint_sends_through_the_driver(api, http_server: RecordingServer):  # noqa: F811
+def test_the_test_endpoint_sends_through_the_driver(api, http_server: RecordingServer):
     make(api, "hook", "generic", {"endpoint_url": http_server.url + "/in"})
     sent = api.write.post(URL + "hook/test/", {"title": "Hello"}, format="json")
     assert sent.status_code == 200

@@ -8,6 +8,8 @@ import pytest
 from django.utils import timezone
 
 from apps.alerts.models import Incident
+from apps.notify.models import NotificationChannel
+from apps.notify.tests.conftest import RecordingServer, Reply
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
 from apps.orchestration.models import PipelineDefinition, PipelineRun
 from apps.orchestration.tests.helpers import definition
@@ -82,3 +84,66 @@ def test_unknown_runs_are_404(api):
     assert api.read.get("/orchestration/runs/nope/").status_code == 404
     assert api.write.post("/orchestration/runs/nope/retry/").status_code == 404
     assert api.write.post("/orchestration/runs/nope/cancel/").status_code == 404
+
+
+def channel(name: str, url: str) -> None:
+    NotificationChannel.objects.create(name=name, driver="generic", config={"endpoint_url": url})
+
+
+def test_retry_resumes_a_failed_run_from_its_failed_node(api, http_server: RecordingServer):
+    broken = RecordingServer()
+    broken.default = Reply(status=503)
+    broken.thread.start()
+    try:
+        channel("good", http_server.url + "/good")
+        channel("flaky", broken.url + "/bad")
+        definition(
+            "notify-all",
+            [
+                {"id": "a", "type": "transform", "config": {"source_node": "payload"}},
+                {"id": "tell", "type": "notify", "config": {"channels": ["good", "flaky"]}},
+            ],
+            max_retries=0,
+        )
+        failed = api.write.post("/orchestration/definitions/notify-all/execute/", {}, format="json")
+        run_id = failed.json()["run_id"]
+        assert failed.json()["status"] == "failed"
+        assert api.write.post(f"/orchestration/runs/{run_id}/cancel/").status_code == 409
+
+        fixed = api.write.patch(
+            "/notify/channels/flaky/", {"config": {"endpoint_url": http_server.url + "/fixed"}},
+            format="json",
+        )  # fmt: skip
+        assert fixed.status_code == 200
+        retried = api.write.post(f"/orchestration/runs/{run_id}/retry/")
+        assert retried.status_code == 200, retried.content
+        detail = retried.json()
+        assert detail["status"] == "completed" and detail["run_id"] == run_id
+        assert [(e["node_id"], e["attempt"], e["status"]) for e in detail["executions"]] == [
+            ("a", 1, "succeeded"),
+            ("tell", 1, "failed"),
+            ("tell", 2, "succeeded"),
+        ]
+        paths = [r.path for r in http_server.requests]
+        assert paths.count("/good") == 1 and paths.count("/fixed") == 1
+        again = api.write.post(f"/orchestration/runs/{run_id}/retry/")
+        assert again.status_code == 409
+        assert "only a failed run can be retried" in again.json()["error"]
+    finally:
+        broken.httpd.shutdown()
+        broken.httpd.server_close()
+
+
+def test_cancel_stops_an_open_run(api):
+    pipeline = definition("slow", NODES)
+    pending = PipelineRun.objects.create(
+        definition=pipeline, definition_name="slow", config=pipeline.config, trace_id="t",
+        current_node="a",
+    )  # fmt: skip
+    cancelled = api.write.post(f"/orchestration/runs/{pending.run_id}/cancel/")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    pending.refresh_from_db()
+    assert pending.status == "cancelled" and "through the API" in pending.error_message
+    assert api.write.post(f"/orchestration/runs/{pending.run_id}/cancel/").status_code == 409
+    assert api.read.get("/orchestration/runs/?status=cancelled").json()["count"] == 1

@@ -15,7 +15,7 @@ from django.db import transaction
 from apps.alerts.tests.conftest import WEBHOOK_TOKEN
 from apps.alerts.tests.webhook_support import post
 from apps.notify.models import Delivery, NotificationChannel
-from apps.notify.tests.conftest import RecordingServer, Reply, http_server  # noqa: F401
+from apps.notify.tests.conftest import RecordingServer, Reply
 from apps.orchestration import engine, inprocess
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
 from apps.orchestration.engine import sql
