@@ -15,8 +15,8 @@ from apps.notify.models import NotificationChannel
 from apps.notify.tests.conftest import RecordingServer, Reply
 from apps.orchestration.models import PipelineRun, RunStatus, ScheduleSlot
 from apps.orchestration.tests.helpers import definition, wait_for_run, wait_until
-from tests.support.services import redis_url
 from tests.support import worker as worker_support
+from tests.support.services import redis_url
 from tests.support.worker import ROOT, celery_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
