@@ -140,6 +140,22 @@ def request(rng: random.Random) -> tuple[str, str, bytes]:
     return method, path, body(rng, fields) if method in ("POST", "PUT", "PATCH") else b""
 
 
+RESTORE = [
+    ("/orchestration/definitions/", {"name": "p", "config": DEFINITION}),
+    ("/notify/channels/", {"name": "c", "driver": "generic",
+                           "config": {"endpoint_url": "http://127.0.0.1:9/closed"}}),
+    ("/orchestration/schedules/", {"definition": "p", "every": "5m"}),
+]  # fmt: skip
+
+
+def restore(conn: http.client.HTTPConnection, headers: dict[str, str]) -> None:
+    """Put back what fuzzed DELETEs removed, so later requests reach real objects (uncounted;
+    a 409 means it is still there)."""
+    for path, data in RESTORE:
+        conn.request("POST", path, body=json.dumps(data).encode(), headers=headers)
+        conn.getresponse().read()
+
+
 def client(port: int, count: int, seed: int, out: multiprocessing.Queue) -> None:
     rng = random.Random(seed)
     headers = {"Authorization": f"Api-Key {KEY}", "Content-Type": "application/json"}
@@ -147,7 +163,9 @@ def client(port: int, count: int, seed: int, out: multiprocessing.Queue) -> None
     statuses: dict[int, int] = {}
     bad: list[str] = []
     errors = 0
-    for _ in range(count):
+    for i in range(count):
+        if i % 25 == 0:
+            restore(conn, headers)
         method, path, data = request(rng)
         try:
             conn.request(method, path, body=data, headers=headers)
@@ -197,16 +215,10 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
 
 def seed_world() -> None:
     from apps.alerts.models import Incident
-    from apps.notify.models import NotificationChannel
-    from apps.orchestration.models import PipelineDefinition
-    from apps.orchestration.schedules import create_schedule
 
-    PipelineDefinition.objects.create(name="p", config=DEFINITION)
-    NotificationChannel.objects.create(
-        name="c", driver="generic", config={"endpoint_url": "http://127.0.0.1:9/closed"}
-    )
-    Incident.objects.create(title="t", source="generic", group_key="g")
-    create_schedule("p", every="5m")
+    # The definition, channel and schedule come from each client's restore().
+    for i in range(3):
+        Incident.objects.create(title="t", source="generic", group_key=f"g{i}")
 
 
 def main() -> None:

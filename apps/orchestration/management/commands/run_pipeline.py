@@ -230,16 +230,18 @@ class Command(BaseCommand):
         from apps.orchestration.engine import control
 
         run_id = options["retry"]
-        if not PipelineRun.objects.filter(run_id=run_id[:36]).exists():
+        before = PipelineRun.objects.filter(run_id=run_id[:36]).first()
+        if before is None:
             raise CommandError(f"Run not found: {run_id}")
         try:
+            node = control.failed_node(before) if before.status == "failed" else None
+            if node and not options["json"]:
+                self.stdout.write(f"Retrying run {before.run_id} from node {node}")
+                self.stdout.write(f"Status URL: /orchestration/runs/{before.run_id}/")
             run = control.retry_run(run_id)
         except control.RunStateError as exc:
             raise CommandError(str(exc)) from None
         run.refresh_from_db()
-        if not options["json"]:
-            self.stdout.write(f"Retrying run {run.run_id} from node {run.current_node or '-'}")
-            self.stdout.write(f"Status URL: /orchestration/runs/{run.run_id}/")
         if run.is_finished or options["wait"]:
             result = (
                 run_result(run) if run.is_finished else self._follow(run_id, options["timeout"])
