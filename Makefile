@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format install migrate worker beat flower web bench clean
+.PHONY: demo test lint format install migrate worker beat flower web up down bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,17 @@ beat: migrate
 flower: $(STAMP)
 	$(BIN)/celery -A workers flower --conf=deploy/flowerconfig.py
 
+## Web only, on 127.0.0.1:$PORT (from the environment or .env; default 8000).
 web: migrate
-	$(BIN)/gunicorn project.wsgi --bind 127.0.0.1:8000 --workers 2 --timeout 75
+	$(BIN)/gunicorn project.wsgi --config deploy/gunicorn.conf.py
+
+## The local stack in the background: web, worker, beat and Flower from deploy/Procfile
+## (only web when no CELERY_BROKER_URL is set). Ports: PORT, FLOWER_PORT. Stop: make down.
+up: migrate
+	$(BIN)/python deploy/stack.py up
+
+down:
+	$(BIN)/python deploy/stack.py down
 
 bench: migrate
 	$(BIN)/python bench/engine.py

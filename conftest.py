@@ -11,6 +11,9 @@ import pytest
 
 from tests.support.services import postgres_available, redis_available, require_or_skip
 
+# The outbound guard's fixtures (listener, firewall, resolver) for any test that attacks it.
+pytest_plugins = ["tests.support.network"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     needs = [item for item in items if item.get_closest_marker("integration")]
@@ -62,9 +65,22 @@ def celery_on_test_redis(settings):
 def test_node_types():
     """Register the engine-test node types in this process; yields the in-process call counts."""
     from apps.orchestration import nodes
-    from tests.support.nodes import IN_PROCESS_NODES, CountingNode, FlakyNode, InProcessNode
+    from tests.support.nodes import (
+        IN_PROCESS_NODES,
+        CountingNode,
+        FlakyNode,
+        InProcessNode,
+        StubbornNode,
+        SuicideNode,
+    )
 
-    extra = {"count": CountingNode, "flaky": FlakyNode, **IN_PROCESS_NODES}
+    extra = {
+        "count": CountingNode,
+        "flaky": FlakyNode,
+        "suicide": SuicideNode,
+        "stubborn": StubbornNode,
+        **IN_PROCESS_NODES,
+    }
     for name, handler in extra.items():
         nodes.register_node_handler(name, handler)
     InProcessNode.calls.clear()

@@ -70,7 +70,7 @@ ENDPOINTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("POST", "/alerts/incidents/{name}/resolve/", ()),
     ("POST", "/alerts/incidents/{name}/close/", ()),
 ]  # fmt: skip
-NAMES = ["p", "nope", "c", "1", "999999999999999999999", "p-every-5m", "health-check", "..",
+NAMES = ["p", "nope", "c", "1", "999999999999999999999", "p every 5m", "health-check", "..",
          "a%2Fb", "%00", "x" * 300, "é", "%20", "-", "_"]  # fmt: skip
 QUERY_KEYS = ["status", "definition", "source", "incident", "since", "until", "page",
               "page_size", "active"]  # fmt: skip

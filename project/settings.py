@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from project.env import (
@@ -15,8 +16,11 @@ from project.env import (
     env_str,
     parse_database_url,
 )
+from project.envfile import load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Before any setting is read: the .env file fills in what the environment does not set.
+ENV_FILE = load_env_file()
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") or (
@@ -29,6 +33,15 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+# HTTPS only (docs/security.md, "Deploying with TLS"): redirect plain HTTP, and HSTS. Off by
+# default: both break a deployment that is not behind TLS, and HSTS cannot be taken back.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# Paths answered over plain HTTP anyway (regexes on the path without its leading slash):
+# the container healthcheck, and any internal sender listed here.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", *env_list("DJANGO_SECURE_REDIRECT_EXEMPT")]
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -42,6 +55,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "apps.alerts",
     "apps.checkers",
     "apps.intelligence",
@@ -57,7 +71,33 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: refuses logins while an address/account is locked out.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "project.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Admin login throttling (django-axes; project/login_throttle.py) -----------------------------
+# What a failure counts against. "username_and_ip" (default) locks one account from one
+# address, so an attacker elsewhere cannot lock the real operator out.
+_LOCK_OUT_BY = {
+    "username_and_ip": [["username", "ip_address"]],
+    "ip": ["ip_address"],
+    "username": ["username"],
+    "username_or_ip": ["username", "ip_address"],
+}
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = _LOCK_OUT_BY[
+    env_choice("AXES_LOCK_OUT_BY", tuple(_LOCK_OUT_BY), "username_and_ip")
+]
+# A successful login forgets earlier failures: a typo a day never adds up to a lockout.
+AXES_RESET_ON_SUCCESS = True
+AXES_SENSITIVE_PARAMETERS = ["password"]
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"
@@ -102,6 +142,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
+# --- Local stack (make up) ----------------------------------------------------------------------
+# Ports of the web process and Flower; deploy/stack.py hands them to honcho's processes.
+PORT = env_int("PORT", 8000, minimum=1)
+FLOWER_PORT = env_int("FLOWER_PORT", 5555, minimum=1)
+
 # --- API and webhooks -------------------------------------------------------------------------
 API_AUTH_REQUIRED = env_bool("API_AUTH_REQUIRED", True)
 # Bootstrap keys (admin scope); keys made with `manage.py create_api_key` are stored hashed.
@@ -144,7 +189,16 @@ SPECTACULAR_SETTINGS = {
 }
 ALERTS_WEBHOOK_TOKEN = env_str("ALERTS_WEBHOOK_TOKEN")
 ALERTS_WEBHOOK_HMAC_SECRET = env_str("ALERTS_WEBHOOK_HMAC_SECRET")
+# A v1 signature's timestamp may be this far from now; it is remembered twice as long.
+ALERTS_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = env_int(
+    "ALERTS_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS", 300, minimum=1
+)
+# Sources whose path accepts the replayable body-only HMAC (sha256=); empty = none.
+ALERTS_WEBHOOK_BODY_HMAC_SOURCES = env_list("ALERTS_WEBHOOK_BODY_HMAC_SOURCES")
+# ?token= for senders that cannot set headers (it reaches access logs, redacted there).
+ALERTS_WEBHOOK_QUERY_TOKEN = env_bool("ALERTS_WEBHOOK_QUERY_TOKEN", False)
 ALERTS_MAX_BODY_BYTES = env_int("ALERTS_MAX_BODY_BYTES", 1024 * 1024, minimum=1)
+ALERTS_MAX_JSON_DEPTH = env_int("ALERTS_MAX_JSON_DEPTH", 64, minimum=1)
 ALERTS_RATE_LIMIT_PER_MINUTE = env_int("ALERTS_RATE_LIMIT_PER_MINUTE", 6000, minimum=0)
 ALERTS_DEDUP_WINDOW_SECONDS = env_int("ALERTS_DEDUP_WINDOW_SECONDS", 60, minimum=0)
 ALERTS_DEFAULT_PIPELINE = env_str("ALERTS_DEFAULT_PIPELINE")
@@ -152,6 +206,10 @@ ALERTS_SOURCE_PIPELINES = env_mapping("ALERTS_SOURCE_PIPELINES")
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(ALERTS_MAX_BODY_BYTES + 1024, 2_621_440)
 
 # --- Outbound notifications ---------------------------------------------------------------------
+# Outbound connections (notifications, AI providers) to private, loopback or reserved
+# addresses are refused unless the host or address is listed (names, IPs, CIDR networks).
+OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS")
+# The older name, still honoured: its entries are added to OUTBOUND_ALLOWED_HOSTS.
 NOTIFY_ALLOWED_HOSTS = env_list("NOTIFY_ALLOWED_HOSTS")
 NOTIFY_HTTP_TIMEOUT = env_float("NOTIFY_HTTP_TIMEOUT", 10.0, minimum=0.1)
 
@@ -160,6 +218,8 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
+# Empty = Anthropic's API; ANTHROPIC_API_KEY is sent only here (or there).
+ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL")
 INTELLIGENCE_TOKEN_BUDGET = env_int("INTELLIGENCE_TOKEN_BUDGET", 20000, minimum=0)
 
 # --- Checkers -----------------------------------------------------------------------------------
@@ -216,7 +276,11 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"run_context": {"()": "apps.orchestration.logging.RunContextFilter"}},
+    "filters": {
+        "run_context": {"()": "apps.orchestration.logging.RunContextFilter"},
+        # ?token= and similar never reach a log line (runserver logs full request lines).
+        "redact_secrets": {"()": "project.redaction.RedactSecretsFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s "
@@ -227,9 +291,13 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["run_context"],
+            "filters": ["run_context", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING").upper()},
-    "loggers": {"apps": {"level": LOG_LEVEL, "propagate": True}},
+    "loggers": {
+        "apps": {"level": LOG_LEVEL, "propagate": True},
+        # Django's own config gives runserver's request log a handler without our filter.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -4,8 +4,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from project.redaction import without_secrets_in_logs
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-application = get_wsgi_application()
+# Query-string secrets (?token=) are masked before gunicorn writes its access log.
+application = without_secrets_in_logs(get_wsgi_application())
 
 # Without a broker the pipelines run on this process's threads: start them (and the recovery
 # sweep that picks up runs an earlier process left unfinished) with the server.

@@ -11,7 +11,11 @@ import os
 from celery import Celery, signals
 from kombu import Queue
 
+from project.envfile import load_env_file
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+# The beat schedule below reads the environment before Django's settings are loaded.
+load_env_file()
 
 NODE_QUEUE_PREFIX = "nodes."
 NODE_TYPES_WITH_QUEUES = ("ingest", "context", "intelligence", "transform", "condition", "notify")

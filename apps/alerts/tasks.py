@@ -17,7 +17,12 @@ logger = logging.getLogger(__name__)
 
 def prune_webhook_deliveries(now=None) -> int:
     """Delete dedup records no window can still use; returns how many went."""
-    horizon = max(IDEMPOTENCY_KEY_TTL_SECONDS, settings.ALERTS_DEDUP_WINDOW_SECONDS)
+    horizon = max(
+        IDEMPOTENCY_KEY_TTL_SECONDS,
+        settings.ALERTS_DEDUP_WINDOW_SECONDS,
+        # A signature is remembered while it can still be accepted (idempotency.from_signature).
+        2 * settings.ALERTS_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS,
+    )
     cutoff = (now or timezone.now()) - timedelta(seconds=horizon)
     deleted, _ = WebhookDelivery.objects.filter(created_at__lt=cutoff).delete()
     if deleted:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from argparse import ArgumentParser, BooleanOptionalAction
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,6 +44,32 @@ def parse_option_flags(items: Sequence[str], checkers: Sequence[str]) -> dict[st
     return parsed
 
 
+def add_exit_code_flags(parser: ArgumentParser) -> None:
+    """``--fail-on-warning`` and ``--[no-]fail-on-critical`` (on by default)."""
+    parser.add_argument(
+        "--fail-on-warning",
+        action="store_true",
+        help="exit 1 on a warning or unknown result (and 2 on critical)",
+    )
+    parser.add_argument(
+        "--fail-on-critical",
+        action=BooleanOptionalAction,
+        default=True,
+        help="exit 2 when a check is critical (default); --no-fail-on-critical always exits 0",
+    )
+
+
+def exit_code_from_options(results: Sequence[dict[str, Any]], options: dict[str, Any]) -> int:
+    """The exit code the flags of ``add_exit_code_flags`` ask for."""
+    if options["fail_on_warning"] and not options["fail_on_critical"]:
+        raise CommandError("--fail-on-warning and --no-fail-on-critical contradict each other")
+    return exit_code(
+        results,
+        fail_on_warning=options["fail_on_warning"],
+        fail_on_critical=options["fail_on_critical"],
+    )
+
+
 def exit_code(
     results: Sequence[dict[str, Any]], *, fail_on_warning: bool, fail_on_critical: bool
 ) -> int:
@@ -50,6 +77,8 @@ def exit_code(
 
     ``--fail-on-warning`` implies failing on worse, so it also returns 2 for critical. An
     ``unknown`` result counts as a warning: a check that could not measure is not healthy.
+    The commands fail on critical by default, so a cron job or a container healthcheck
+    notices a critical host without extra flags.
     """
     worst = CheckStatus.worst([CheckStatus(r["status"]) for r in results])
     if worst == CheckStatus.CRITICAL and (fail_on_critical or fail_on_warning):

@@ -47,6 +47,12 @@ class MissingAPIKeyError(ProviderConfigError):
     code = "missing_api_key"
 
 
+class DestinationRefusedError(ProviderConfigError):
+    """The outbound guard refused the API's address (private, loopback, not allow-listed)."""
+
+    code = "destination_refused"
+
+
 class BudgetExceededError(ProviderError):
     """The run's token budget cannot cover this request."""
 

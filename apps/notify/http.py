@@ -1,9 +1,10 @@
 """The one outbound HTTP helper every notify driver uses.
 
 It owns the policy drivers must not re-invent: a timeout on every request
-(``NOTIFY_HTTP_TIMEOUT``), the private-address guard, no redirects (a redirect could lead a
-guarded request to an unguarded host), and the classification of failures: timeouts,
-connection errors, 429 and 5xx are retryable; other 4xx and 3xx are permanent.
+(``NOTIFY_HTTP_TIMEOUT``), the outbound guard (``apps.outbound``: strict URLs, and the peer
+address checked on the socket actually opened), no redirects, and the classification of
+failures: timeouts, connection errors, 429 and 5xx are retryable; other 4xx and 3xx, and a
+destination the guard refuses, are permanent.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from django.conf import settings
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from apps.notify.errors import NotifyError
-from apps.notify.netguard import ensure_host_allowed
+from apps.outbound import url_problems
+from apps.outbound.transports import guarded_session
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +48,9 @@ class HttpResponse:
 
 
 def validate_url(url: str) -> list[str]:
-    """Problems with ``url`` as a notification target (scheme and host only: the address
-    guard runs at send time, when DNS answers are current)."""
-    if not isinstance(url, str) or not url.strip():
-        return ["must be a non-empty URL"]
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        return [f"must be an http:// or https:// URL, got {url!r}"]
-    if not parts.hostname:
-        return [f"has no host: {url!r}"]
-    try:
-        _ = parts.port
-    except ValueError:
-        return [f"has an invalid port: {url!r}"]
-    return []
+    """Problems with ``url`` as a notification target (its form only: the address guard
+    runs when the connection is opened, on the address actually used)."""
+    return url_problems(url)
 
 
 def _without_secrets(text: str, url: str) -> str:
@@ -111,18 +102,15 @@ def send_json(
     problems = validate_url(url)
     if problems:
         raise NotifyError(f"URL {problems[0]}", retryable=False)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    ensure_host_allowed(host, parts.port or (443 if parts.scheme == "https" else 80))
+    host = urlsplit(url).hostname or ""
 
     timeout = float(settings.NOTIFY_HTTP_TIMEOUT)
     data = json.dumps(body, default=str).encode()
     all_headers = {"Content-Type": "application/json", "User-Agent": "alertpipes-notify/1"}
     all_headers.update(headers or {})
-    session = requests.Session()
-    # Proxies and .netrc credentials from the environment would bypass the guard's view of
-    # the destination and could leak credentials to a channel's host.
-    session.trust_env = False
+    # Every connection of this session passes the guard; a refusal is a RequestException
+    # that no retry can fix (classified below with the other permanent failures).
+    session = guarded_session()
     try:
         response = session.request(
             method, url, data=data, headers=all_headers, timeout=timeout, allow_redirects=False

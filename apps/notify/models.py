@@ -83,7 +83,7 @@ class Delivery(models.Model):
     error = models.TextField(blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
     owner = models.CharField(
-        max_length=36,
+        max_length=64,
         blank=True,
         default="",
         help_text="Claim token of the node execution sending it; empty when nobody is.",

@@ -11,6 +11,12 @@ class OrchestrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from apps.orchestration.dispatch import runner_for_start
+        from apps.orchestration.engine.runner import set_default_runner
+
+        # Operator actions (retry) run where new runs do: on the workers, or in-process.
+        set_default_runner(runner_for_start)
+
         # Operators' own node types: PIPELINE_EXTRA_NODE_HANDLERS=type=package.module:Class,...
         from apps.orchestration.nodes import BaseNodeHandler, register_node_handler
 

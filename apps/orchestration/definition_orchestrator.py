@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from apps.orchestration import engine
@@ -99,10 +98,5 @@ class DefinitionBasedOrchestrator:
 
 
 def drain(runner: InlineRunner) -> None:
-    """Run scheduled steps in this thread until the run ends (sleeping out retry backoff:
-    only the CLI and ``execute()`` wait here; webhooks use the background runner)."""
-    while runner.pending:
-        step = runner.pending.popleft()
-        if step.countdown:
-            time.sleep(step.countdown)
-        engine.process_node(step.run_id, step.node["id"], step.attempt, runner)
+    """Run scheduled steps in this thread until the run ends (see ``InlineRunner.drain``)."""
+    runner.drain()

@@ -1,182 +1,322 @@
-"""Scheduled pipelines: django-celery-beat periodic tasks that start a definition.
+"""Beat schedules that start pipeline definitions.
 
-``create_schedule("health-check", every="5m")`` or ``cron="*/5 * * * *"`` stores a
-``PeriodicTask`` running ``orchestration.run_scheduled_pipeline`` with the definition's name;
-``list_schedules()`` and ``delete_schedule(name)`` manage them (the API, ``schedule_pipeline``
-and the setup wizard all use these). Beat firing one slot twice (two beat processes, a
-re-sent message) starts one run: ``start_scheduled`` claims ``(schedule, slot start)`` in
-the run's transaction.
+One service for every writer of schedules (the ``setup_instance`` wizard, the REST API, the
+``schedule_pipeline`` command): a schedule is a django-celery-beat ``PeriodicTask`` running the
+task ``orchestration.run_scheduled_pipeline`` with the definition's name as its only argument,
+so beat (``celery -A workers beat``, ``DatabaseScheduler``) fires it and the admin lists it
+under *Periodic tasks*.
+
+::
+
+    from apps.orchestration import schedules
+
+    schedules.create_schedule("health-checks", every="5m")
+    schedules.create_schedule("nightly-report", cron="0 3 * * *", environment="staging")
+    [s.when for s in schedules.list_schedules("health-checks")]    # ["every 5m"]
+    schedules.set_enabled("health-checks every 5m", False)
+    schedules.delete_schedule("health-checks every 5m")
+
+Every function raises ``ScheduleError`` (a ``ValueError``) with a message meant for the
+operator: a bad duration or cron expression, a definition that does not exist, a name that is
+taken or unknown. Writes join the caller's transaction.
+
+Built-in definitions (``health-check``) can be scheduled by name. Beat firing one slot twice
+(two beat processes, a re-sent message) starts one run: each schedule hands the task its name
+and slot length, and ``start_scheduled`` claims ``(schedule, slot start)`` in the run's
+transaction.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
-from datetime import UTC, datetime
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from celery.schedules import crontab as celery_crontab
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone as django_timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+from django_celery_beat.validators import crontab_validator
+
+from apps.orchestration.models import PipelineDefinition
 
 logger = logging.getLogger(__name__)
 
 TASK_NAME = "orchestration.run_scheduled_pipeline"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_EVERY = re.compile(r"^\s*(\d{1,7})\s*([smhd]?)\s*$")
-MIN_SECONDS, MAX_SECONDS = 1, 366 * 86400
+# An interval run nobody picked up within one interval is dropped, not piled up behind the
+# next one (workers down for an hour must not start sixty health checks at once); at least
+# this long, so a busy worker still gets to a short interval's run.
+MIN_EXPIRY_SECONDS = 60
+
 CRON_SLOT_SECONDS = 60  # cron's smallest step is a minute
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"(\d+)\s*([dhms])")
+# IntervalSchedule periods, coarsest first: a schedule is stored in the largest exact unit.
+_PERIODS = (
+    (IntervalSchedule.DAYS, 86400),
+    (IntervalSchedule.HOURS, 3600),
+    (IntervalSchedule.MINUTES, 60),
+    (IntervalSchedule.SECONDS, 1),
+)
 
 
 class ScheduleError(ValueError):
-    """A schedule that cannot be stored: the message says why."""
+    """A schedule that cannot be created, found or changed; the message says why."""
 
 
-def parse_every(text: str) -> int:
-    """``"30s"``, ``"5m"``, ``"2h"``, ``"1d"`` or plain seconds (``"300"``) as seconds."""
-    match = _EVERY.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise ScheduleError(f"every must look like 30s, 5m, 2h or 1d, got {text!r}")
-    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if not MIN_SECONDS <= seconds <= MAX_SECONDS:
-        raise ScheduleError(f"every must be between 1s and 366d, got {text!r}")
-    return seconds
+@dataclass(frozen=True)
+class Schedule:
+    """A pipeline schedule as callers see it (never the beat model itself)."""
+
+    id: int
+    name: str
+    definition_name: str
+    every: timedelta | None
+    cron: str | None
+    timezone: str | None
+    enabled: bool
+    environment: str
+    payload: dict[str, Any]
+    description: str
+    last_run_at: datetime | None
+    total_run_count: int
+    changed_at: datetime | None
+
+    @property
+    def when(self) -> str:
+        """``every 5m`` or ``cron 0 3 * * * (UTC)``."""
+        if self.every is not None:
+            return f"every {format_every(self.every)}"
+        return f"cron {self.cron} ({self.timezone})"
 
 
-def parse_cron(text: str) -> dict[str, str]:
-    """A five-field cron expression (minute hour day-of-month month day-of-week)."""
-    fields = text.split() if isinstance(text, str) else []
+def parse_every(text: str | timedelta) -> timedelta:
+    """``"30s"``, ``"5m"``, ``"1h"``, ``"1d"`` or combinations (``"1h30m"``) as a timedelta.
+
+    Raises ``ScheduleError`` for anything else, and for durations under one second.
+    """
+    if isinstance(text, timedelta):
+        delta = text
+    else:
+        compact = str(text).strip().lower().replace(" ", "")
+        parts = _DURATION.findall(compact)
+        if not compact or "".join(n + u for n, u in parts) != compact:
+            raise ScheduleError(
+                f"{text!r} is not a duration: use a number and a unit, e.g. 30s, 5m, 1h, 1d "
+                "or 1h30m"
+            )
+        delta = timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    if delta.total_seconds() < 1 or delta.total_seconds() != int(delta.total_seconds()):
+        raise ScheduleError(f"{text!r}: a schedule runs at most once a second, in whole seconds")
+    return delta
+
+
+def format_every(delta: timedelta) -> str:
+    """The ``parse_every`` spelling of ``delta``: ``5m``, ``1h30m`` (90 seconds: ``1m30s``)."""
+    seconds = int(delta.total_seconds())
+    parts = []
+    for unit, size in _UNITS.items():
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or "0s"
+
+
+def parse_cron(expression: str) -> tuple[str, str, str, str, str]:
+    """The five fields (minute, hour, day of month, month, day of week) of a cron expression.
+
+    Raises ``ScheduleError`` naming the problem for anything else.
+    """
+    fields = str(expression).split()
     if len(fields) != 5:
         raise ScheduleError(
-            f"cron must have five fields (minute hour day-of-month month day-of-week), got {text!r}"
+            f"{expression!r} is not a cron expression: it needs 5 fields "
+            "(minute hour day-of-month month day-of-week), e.g. '*/5 * * * *'"
         )
-    parts = dict(
-        zip(["minute", "hour", "day_of_month", "month_of_year", "day_of_week"], fields, strict=True)
-    )
     try:
-        celery_crontab(**parts)
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
-        raise ScheduleError(f"cron {text!r} is not valid: {exc}") from None
-    return parts
+        crontab_validator(" ".join(fields))
+    except ValidationError as exc:
+        raise ScheduleError(f"{expression!r}: {' '.join(exc.messages)}") from None
+    return fields[0], fields[1], fields[2], fields[3], fields[4]
 
 
-def default_name(definition_name: str, every: str | None, cron: str | None) -> str:
+def default_name(definition_name: str, *, every: str | timedelta | None, cron: str | None) -> str:
+    """``"<definition> every 5m"`` or ``"<definition> cron 0 3 * * *"``."""
     if every is not None:
-        return f"{definition_name}-every-{every.strip()}"
-    digest = hashlib.sha1(str(cron).encode(), usedforsecurity=False).hexdigest()[:8]
-    return f"{definition_name}-cron-{digest}"
+        return f"{definition_name} every {format_every(parse_every(every))}"
+    return f"{definition_name} cron {' '.join(parse_cron(cron or ''))}"
 
 
 def create_schedule(
     definition_name: str,
     *,
-    every: str | None = None,
+    every: str | timedelta | None = None,
     cron: str | None = None,
     name: str | None = None,
-    enabled: bool = True,
     payload: dict[str, Any] | None = None,
-) -> PeriodicTask:
-    """Store a schedule that starts ``definition_name``; ``ScheduleError`` if it cannot."""
-    from apps.orchestration.defaults import resolve_definition
+    environment: str = "production",
+    enabled: bool = True,
+    description: str = "",
+) -> Schedule:
+    """Schedule the active definition ``definition_name`` every ``every`` or on ``cron``.
 
+    Exactly one of ``every`` (see ``parse_every``) and ``cron`` (five fields, in
+    ``CELERY_TIMEZONE``). ``name`` defaults to ``default_name(...)`` and must be unused.
+    ``payload`` and ``environment`` are handed to each run.
+    """
     if (every is None) == (cron is None):
-        raise ScheduleError("give exactly one of every (e.g. 5m) or cron (e.g. '*/5 * * * *')")
-    if resolve_definition(definition_name, active_only=False) is None:
-        raise ScheduleError(f"Pipeline definition not found: {definition_name}")
-    name = name or default_name(definition_name, every, cron)
+        raise ScheduleError("give exactly one of every (e.g. 5m) and cron (e.g. '*/5 * * * *')")
+    from apps.orchestration.defaults import builtin_definition
+
+    definition = PipelineDefinition.objects.filter(
+        name=definition_name
+    ).first() or builtin_definition(definition_name)
+    if definition is None:
+        raise ScheduleError(f"pipeline definition {definition_name!r} does not exist")
+    if not definition.is_active:
+        raise ScheduleError(f"pipeline definition {definition_name!r} is inactive")
+    if payload is not None and not isinstance(payload, dict):
+        raise ScheduleError("payload must be a JSON object")
+    name = (name or default_name(definition_name, every=every, cron=cron)).strip()
+    if not name:
+        raise ScheduleError("a schedule needs a name")
     if PeriodicTask.objects.filter(name=name).exists():
-        raise ScheduleError(f"A schedule named {name!r} already exists")
-    kwargs: dict[str, Any] = {"schedule": name}
-    if payload:
-        kwargs["payload"] = payload
-    with transaction.atomic():
-        if every is not None:
-            seconds = parse_every(every)
-            interval, _ = IntervalSchedule.objects.get_or_create(
-                every=seconds, period=IntervalSchedule.SECONDS
-            )
-            kwargs["slot_seconds"] = seconds
-            when: dict[str, Any] = {"interval": interval}
-        else:
-            parts = parse_cron(str(cron))
-            schedule, _ = CrontabSchedule.objects.get_or_create(**parts, timezone="UTC")
-            kwargs["slot_seconds"] = CRON_SLOT_SECONDS
-            when = {"crontab": schedule}
-        return PeriodicTask.objects.create(
-            name=name,
-            task=TASK_NAME,
-            args=json.dumps([definition_name]),
-            kwargs=json.dumps(kwargs),
-            enabled=enabled,
-            description=f"Starts pipeline {definition_name}",
-            **when,
-        )
+        raise ScheduleError(f"a schedule named {name!r} already exists")
+
+    slot = int(parse_every(every).total_seconds()) if every is not None else CRON_SLOT_SECONDS
+    kwargs = {
+        "payload": payload or {},
+        "environment": environment,
+        # What start_scheduled needs to start one run per firing slot.
+        "schedule": name,
+        "slot_seconds": slot,
+    }
+    task = PeriodicTask(
+        name=name,
+        task=TASK_NAME,
+        args=json.dumps([definition_name]),
+        kwargs=json.dumps(kwargs),
+        enabled=enabled,
+        description=description,
+    )
+    if every is not None:
+        delta = parse_every(every)
+        task.interval = _interval(delta)
+        task.expire_seconds = max(int(delta.total_seconds()), MIN_EXPIRY_SECONDS)
+    else:
+        task.crontab = _crontab(cron or "")
+    task.save()
+    return _to_schedule(task)
 
 
-def pipeline_schedules() -> Any:
-    return PeriodicTask.objects.filter(task=TASK_NAME).select_related("interval", "crontab")
+def list_schedules(definition_name: str | None = None) -> list[Schedule]:
+    """Every pipeline schedule (of ``definition_name`` only, when given), by name."""
+    tasks = PeriodicTask.objects.filter(task=TASK_NAME).select_related("interval", "crontab")
+    found = [_to_schedule(task) for task in tasks.order_by("name")]
+    if definition_name is None:
+        return found
+    return [s for s in found if s.definition_name == definition_name]
 
 
-def list_schedules(definition_name: str | None = None) -> list[PeriodicTask]:
-    tasks = list(pipeline_schedules().order_by("name"))
-    if definition_name is not None:
-        tasks = [t for t in tasks if schedule_definition(t) == definition_name]
-    return tasks
+def get_schedule(name: str) -> Schedule:
+    return _to_schedule(_task(name))
 
 
-def delete_schedule(name: str) -> bool:
-    """Delete the pipeline schedule called ``name``; False if there is none."""
-    deleted, _ = pipeline_schedules().filter(name=name).delete()
-    return bool(deleted)
+def set_enabled(name: str, enabled: bool) -> Schedule:
+    """Switch a schedule on or off (beat notices within its sync interval)."""
+    task = _task(name)
+    task.enabled = enabled
+    task.save()
+    return _to_schedule(task)
 
 
-def schedule_definition(task: PeriodicTask) -> str:
-    try:
-        args = json.loads(task.args or "[]")
-    except ValueError:
-        return ""
-    return str(args[0]) if isinstance(args, list) and args else ""
+def delete_schedule(name: str) -> None:
+    # Instance delete, not a queryset one: it tells a running beat that schedules changed.
+    _task(name).delete()
 
 
-def describe_schedule(task: PeriodicTask) -> dict[str, Any]:
-    every = cron = None
+def delete_schedules_for(definition_name: str) -> int:
+    """Delete every schedule of ``definition_name``; returns how many there were."""
+    schedules = list_schedules(definition_name)
+    for schedule in schedules:
+        delete_schedule(schedule.name)
+    return len(schedules)
+
+
+def _task(name: str) -> PeriodicTask:
+    task = PeriodicTask.objects.filter(name=name, task=TASK_NAME).first()
+    if task is None:
+        raise ScheduleError(f"no pipeline schedule named {name!r}")
+    return task
+
+
+def _interval(delta: timedelta) -> IntervalSchedule:
+    seconds = int(delta.total_seconds())
+    period, size = next((p, s) for p, s in _PERIODS if seconds % s == 0)
+    interval, _ = IntervalSchedule.objects.get_or_create(every=seconds // size, period=period)
+    return interval
+
+
+def _crontab(expression: str) -> CrontabSchedule:
+    minute, hour, day_of_month, month_of_year, day_of_week = parse_cron(expression)
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
+        timezone=zoneinfo.ZoneInfo(settings.CELERY_TIMEZONE or "UTC"),
+    )
+    return crontab
+
+
+def _to_schedule(task: PeriodicTask) -> Schedule:
+    args = _json(task.args, [])
+    kwargs = _json(task.kwargs, {})
+    every = cron = timezone = None
     if task.interval is not None:
-        every = _format_seconds(task.interval.every * _period_seconds(task.interval.period))
-    if task.crontab is not None:
+        size = dict(_PERIODS).get(task.interval.period, 1)
+        every = timedelta(seconds=task.interval.every * size)
+    elif task.crontab is not None:
         c = task.crontab
         cron = f"{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}"
-    return {
-        "name": task.name,
-        "definition": schedule_definition(task),
-        "every": every,
-        "cron": cron,
-        "enabled": task.enabled,
-        "last_run_at": task.last_run_at.isoformat() if task.last_run_at else None,
-        "total_run_count": task.total_run_count,
-        "date_changed": task.date_changed.isoformat() if task.date_changed else None,
-    }
+        timezone = str(c.timezone)
+    return Schedule(
+        id=task.pk,
+        name=task.name,
+        definition_name=str(args[0]) if isinstance(args, list) and args else "",
+        every=every,
+        cron=cron,
+        timezone=timezone,
+        enabled=task.enabled,
+        environment=str(kwargs.get("environment") or "production"),
+        payload=kwargs.get("payload") if isinstance(kwargs.get("payload"), dict) else {},
+        description=task.description,
+        last_run_at=task.last_run_at,
+        total_run_count=task.total_run_count,
+        changed_at=task.date_changed,
+    )
 
 
-def _period_seconds(period: str) -> int:
-    return {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}.get(period, 1)
-
-
-def _format_seconds(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+def _json(text: str | None, default: Any) -> Any:
+    # Rows edited by hand in the admin may hold anything; show them rather than crash a list.
+    try:
+        value = json.loads(text or "")
+    except ValueError:
+        return default
+    return value if isinstance(value, type(default)) else default
 
 
 def slot_start(now: datetime, slot_seconds: int) -> datetime:
-    """The start of the slot ``now`` falls in. Beat spaces firings at least one period apart,
-    so two real firings never share a slot; a duplicate of one firing does."""
+    """The start of the slot ``now`` falls in. Beat spaces a schedule's firings at least one
+    period apart, so two real firings never share a slot; a duplicate of one firing does."""
     size = max(int(slot_seconds), 1)
-    epoch = int(now.timestamp()) // size * size
-    return datetime.fromtimestamp(epoch, tz=UTC)
+    return datetime.fromtimestamp(int(now.timestamp()) // size * size, tz=UTC)
 
 
 def start_scheduled(
@@ -188,8 +328,10 @@ def start_scheduled(
     slot_seconds: int | None = None,
     now: datetime | None = None,
 ) -> str | None:
-    """Start ``definition_name`` for one firing of ``schedule``; the run id, the id of the run
-    this slot already started, or None (logged) when the definition is missing or inactive."""
+    """Start ``definition_name`` (saved and active, or built-in) for one firing of
+    ``schedule``: the new run's id, the id of the run this slot already started, or None
+    (logged) when the definition is missing or inactive. Without ``schedule`` (a manual
+    call, a schedule stored before slots existed) every call starts a run."""
     from apps.orchestration.defaults import resolve_definition
     from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
     from apps.orchestration.models import ScheduleSlot
@@ -202,7 +344,7 @@ def start_scheduled(
     start = {"payload": payload or {}, "source": "schedule", "environment": environment}
     if not schedule:
         return orchestrator.start(**start).run_id
-    slot = slot_start(now or timezone.now(), slot_seconds or CRON_SLOT_SECONDS)
+    slot = slot_start(now or django_timezone.now(), slot_seconds or CRON_SLOT_SECONDS)
     try:
         # The claim and the run commit together: a duplicate firing waits on the claim,
         # then finds it taken.

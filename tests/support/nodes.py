@@ -14,7 +14,7 @@ from typing import Any
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
-from apps.orchestration.errors import RetryableNodeError
+from apps.orchestration.errors import NodeError, RetryableNodeError
 from apps.orchestration.nodes import BaseNodeHandler, NodeContext, NodeResult
 from tests.support.services import redis_url
 
@@ -91,8 +91,8 @@ class StubbornNode(BaseNodeHandler):
         while time.monotonic() < end:
             try:
                 time.sleep(0.1)
-            except SoftTimeLimitExceeded:
-                continue  # a handler that swallows the soft limit: only the hard one stops it
+            except (SoftTimeLimitExceeded, NodeError):
+                continue  # a handler that swallows the soft limits: only the hard one stops it
         return self.result(ctx, config)
 
 

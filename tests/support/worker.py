@@ -80,6 +80,8 @@ def celery_worker(
     concurrency: int = 2,
     queues: str | None = None,
     extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+    pool: str = "prefork",
 ) -> Iterator[WorkerProcess]:
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     log_path = tmp_path / f"worker-{uuid.uuid4().hex[:6]}.log"
@@ -97,11 +99,12 @@ def celery_worker(
     }
     cmd = [
         sys.executable, "-m", "celery", "-A", "workers", "worker",
-        "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=prefork",
+        "--loglevel=INFO", f"--concurrency={concurrency}", f"--pool={pool}",
         "-n", name, "--without-gossip", "--without-mingle",
     ]  # fmt: skip
     if queues:
         cmd += ["-Q", queues]
+    cmd += extra_args or []
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

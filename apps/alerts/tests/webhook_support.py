@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -30,6 +31,22 @@ def post(
         headers.setdefault("Authorization", f"Bearer {token}")
     return (client or Client()).post(
         path, data=data, content_type="application/json", headers=headers
+    )
+
+
+def post_chunked(path: str, raw: bytes, *, token: str | None = WEBHOOK_TOKEN, **headers: str):
+    """POST ``raw`` the way gunicorn presents a chunked request: ``Transfer-Encoding:
+    chunked``, no Content-Length, the decoded body readable from ``wsgi.input``. (Real
+    chunked requests through gunicorn: test_webhook_server.py.)"""
+    if token is not None:
+        headers.setdefault("Authorization", f"Bearer {token}")
+    return Client().generic(
+        "POST",
+        path,
+        data=b"",
+        headers={**headers, "Transfer-Encoding": "chunked"},
+        CONTENT_TYPE="application/json",
+        **{"wsgi.input": io.BytesIO(raw)},
     )
 
 

@@ -2,6 +2,7 @@
 
 The request does as little as possible: the parsers (pure and fast) run only to detect the
 source and compute the delivery's identity; alerts are ingested later by the run's ingest node
-on a worker. Modules: ``auth`` (tokens, HMAC), ``body`` (size and JSON), ``ratelimit``,
-``idempotency`` (dedup keys and the race-safe delivery record), ``views``.
+on a worker. Modules: ``auth`` (tokens), ``signatures`` (HMAC), ``body`` (size, JSON,
+chunked), ``ratelimit``, ``idempotency`` (dedup keys and the race-safe delivery record),
+``views``.
 """

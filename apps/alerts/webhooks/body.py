@@ -1,4 +1,10 @@
-"""Reading a webhook body: size limits first, then strict JSON that every database can store."""
+"""Reading a webhook body: size limits first, then strict JSON that every database can store.
+
+Strict means: UTF-8, no NaN/Infinity, no string PostgreSQL's jsonb cannot hold (NUL, lone
+surrogates: refused with 400 rather than silently altered, so what is stored is what was
+sent), and no deeper nesting than ``ALERTS_MAX_JSON_DEPTH`` (psycopg's encoder recurses, and
+a body nested ~930 deep parses but cannot be stored).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from gunicorn.http.errors import ParseException
 
 
 class BodyError(Exception):
@@ -37,11 +44,36 @@ def check_declared_size(request: HttpRequest) -> None:
 
 
 def read_body(request: HttpRequest) -> bytes:
-    body = request.body
     limit = settings.ALERTS_MAX_BODY_BYTES
+    body = _read_chunked(request, limit) if _is_chunked(request) else request.body
     if len(body) > limit:
         raise BodyError(_too_large(limit), 413)
     return body
+
+
+def _is_chunked(request: HttpRequest) -> bool:
+    # Django reads exactly Content-Length bytes, so a chunked body (no Content-Length) looks
+    # empty to it; gunicorn hands the decoded chunks over as wsgi.input, read here instead.
+    coding = request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return "chunked" in coding and not request.META.get("CONTENT_LENGTH")
+
+
+def _read_chunked(request: HttpRequest, limit: int) -> bytes:
+    """The decoded chunked body, read until its end or one byte past ``limit``."""
+    stream = request.environ["wsgi.input"]
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while size <= limit:
+            part = stream.read(min(65536, limit + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+    except (OSError, ParseException) as exc:
+        # A malformed chunk size or a connection cut mid-body: the sender's fault.
+        raise BodyError(f"the chunked body could not be read: {type(exc).__name__}") from None
+    return b"".join(parts)
 
 
 def _too_large(limit: int) -> str:
@@ -98,4 +130,26 @@ def parse_json(body: bytes) -> Any:
     # JSON forbids raw control characters), so most bodies skip the extra pass.
     if "\\u" in text:
         _storable(value)
+    # A value cannot be nested deeper than it has brackets: most bodies skip the walk.
+    limit = settings.ALERTS_MAX_JSON_DEPTH
+    if text.count("[") + text.count("{") > limit:
+        _check_depth(value, limit)
     return value
+
+
+def _check_depth(value: Any, limit: int) -> None:
+    """Refuse ``value`` if its arrays and objects nest deeper than ``limit``."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:  # iterative: the point is not to recurse as deep as the body goes
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise BodyError(
+                f"malformed JSON: nested deeper than {limit} levels (ALERTS_MAX_JSON_DEPTH)"
+            )
+        stack.extend((child, depth + 1) for child in children)

@@ -1,8 +1,11 @@
 """What makes two webhook deliveries "the same", and the record that remembers the first.
 
-A delivery is identified by the sender's ``Idempotency-Key`` header when it sends one (valid
-for a day, like the retry horizons of the senders that use it), else by its source, pipeline
-and the (fingerprint, status, event, severity) of every alert in it, valid for
+A signed delivery is identified by its signature, on every path and pipeline: the same
+signature starts at most one run while it can be accepted (replay protection; a sender
+retrying re-sends the same signed request and gets the same run). Otherwise a delivery is
+identified by the sender's ``Idempotency-Key`` header when it sends one (valid for a day, like
+the retry horizons of the senders that use it), else by its source, pipeline and the
+(fingerprint, status, event, severity) of every alert in it, valid for
 ``ALERTS_DEDUP_WINDOW_SECONDS``. A severity change or an acknowledgement is news, so it is
 part of the identity; a repeat of the same state is not.
 """
@@ -19,6 +22,7 @@ from django.utils import timezone
 
 from apps.alerts.drivers import NormalizedAlert
 from apps.alerts.models import WebhookDelivery
+from apps.alerts.webhooks.signatures import Signature
 
 IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -55,6 +59,19 @@ def from_header(header: str, *, route: str, definition: str) -> DedupKey | None:
             f"Idempotency-Key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters"
         )
     return DedupKey(_digest("header", route, definition, header), IDEMPOTENCY_KEY_TTL_SECONDS)
+
+
+def from_signature(signature: Signature) -> DedupKey:
+    """The key for a verified signature: not scoped to a path or pipeline, so a replay to
+    another route or ``?definition=`` is caught too.
+
+    A v1 signature is accepted while its timestamp is within the tolerance either side of
+    now, so it must be remembered for twice the tolerance; a body-only one never expires by
+    itself and is remembered for one tolerance (why it is off unless enabled per source).
+    """
+    tolerance = settings.ALERTS_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS
+    ttl = 2 * tolerance if signature.scheme == "v1" else tolerance
+    return DedupKey(_digest("signature", signature.scheme, signature.digest), ttl)
 
 
 def from_alerts(source: str, definition: str, alerts: list[NormalizedAlert]) -> DedupKey | None:

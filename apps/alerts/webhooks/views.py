@@ -27,7 +27,7 @@ from apps.alerts.drivers import (
     parse_payload,
 )
 from apps.alerts.webhooks import idempotency, ratelimit
-from apps.alerts.webhooks.auth import authentication_error
+from apps.alerts.webhooks.auth import AuthenticationError, Credential, authenticate
 from apps.alerts.webhooks.body import BodyError, check_declared_size, parse_json, read_body
 from apps.alerts.webhooks.intake import ClaimContendedError, PublishFailedError, start_run
 from apps.alerts.webhooks.responses import error, queued, unavailable
@@ -101,11 +101,12 @@ def _accept(request: HttpRequest, source: str | None, route: str, alerts: bool) 
         raise Refused(error(exc.message, exc.status)) from None
     if source is not None:
         source = source.lower()
-    reason = authentication_error(request, body, source)
-    if reason:
-        response = error(reason, 401)
+    try:
+        credential = authenticate(request, body, source)
+    except AuthenticationError as exc:
+        response = error(exc.message, 401)
         response["WWW-Authenticate"] = 'Bearer realm="alert webhooks"'
-        raise Refused(response)
+        raise Refused(response) from None
     if source is not None and source not in DRIVER_REGISTRY:
         raise Refused(
             error(f"unknown alert source: {source!r}", 404, known_sources=list(DRIVER_REGISTRY))
@@ -124,7 +125,7 @@ def _accept(request: HttpRequest, source: str | None, route: str, alerts: bool) 
             )
         )
     definition = _definition(request, delivery.source)
-    key = _dedup_key(request, route, definition.name, delivery)
+    key = _dedup_key(request, route, definition.name, delivery, credential)
     try:
         started = start_run(definition, payload=delivery.payload, source=delivery.source, key=key)
     except DefinitionInvalidError as exc:
@@ -177,7 +178,7 @@ def _pipeline_delivery(request: HttpRequest, body: bytes) -> Delivery:
     payload = _json(body, empty={})
     if not isinstance(payload, dict):
         raise Refused(error(f"the body must be a JSON object, got {type(payload).__name__}", 400))
-    named = request.GET.get("source") or payload.get("source")
+    named = _query(request, "source") or payload.get("source")
     source = named.strip() if isinstance(named, str) and named.strip() else PIPELINE_DEFAULT_SOURCE
     if len(source) > MAX_SOURCE_LENGTH:
         raise Refused(error(f"source is longer than {MAX_SOURCE_LENGTH} characters", 400))
@@ -185,7 +186,7 @@ def _pipeline_delivery(request: HttpRequest, body: bytes) -> Delivery:
 
 
 def _definition(request: HttpRequest, source: str) -> PipelineDefinition:
-    name = request.GET.get("definition", "").strip()
+    name = _query(request, "definition").strip()
     if name:
         definition = PipelineDefinition.objects.filter(name=name, is_active=True).first()
         if definition is None:
@@ -206,9 +207,20 @@ def _definition(request: HttpRequest, source: str) -> PipelineDefinition:
     return definition
 
 
+def _query(request: HttpRequest, name: str) -> str:
+    """A query parameter; control characters refused (PostgreSQL cannot even compare a
+    string holding NUL, and no name or source contains one)."""
+    value = request.GET.get(name, "")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise Refused(error(f"query parameter {name!r} must not contain control characters", 400))
+    return value
+
+
 def _dedup_key(
-    request: HttpRequest, route: str, definition: str, delivery: Delivery
+    request: HttpRequest, route: str, definition: str, delivery: Delivery, credential: Credential
 ) -> idempotency.DedupKey | None:
+    if credential.signature is not None:
+        return idempotency.from_signature(credential.signature)
     header = request.headers.get("Idempotency-Key", "")
     try:
         key = idempotency.from_header(header, route=route, definition=definition)

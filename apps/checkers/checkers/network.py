@@ -3,6 +3,10 @@
 Hosts are ``name``, ``name:port`` or ``[v6]:port``. With ``method=auto`` a host with a port is
 probed by TCP connect, a bare host by ``ping`` when the binary exists (raw ICMP sockets need
 root, the setuid ``ping`` does not) and otherwise by TCP connect to ``port``.
+
+There are no default hosts: a monitoring host that starts talking to the internet because
+nobody configured it otherwise is a surprise (and a firewall alarm). With no hosts the check
+is ``unknown``, like the process checker with no names.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ def parse_host(spec: str) -> tuple[str, int | None]:
         host, port_text = spec, ""
     if not host:
         raise ValueError(f"host {spec!r} has no name")
+    if host.startswith("-") or any(c.isspace() or ord(c) < 32 for c in host):
+        # The host becomes an argument of the ping binary: "-f" would be read as an option.
+        raise ValueError(f"host {spec!r} is not a host name or address")
     if not port_text:
         return host, None
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -99,7 +106,7 @@ class NetworkChecker(BaseChecker):
     description = "Hosts reachable (TCP connect or ping) and their latency"
 
     class Options(thresholds(200.0, 1000.0, "ms, slowest host")):  # type: ignore[misc]
-        hosts: Names = option(["8.8.8.8", "1.1.1.1"], "hosts to probe", minimum=1)
+        hosts: Names = option([], "hosts to probe (none by default: nothing is contacted)")
         method: Method = option("auto", "probe method")
         port: WholeNumber = option(
             443, "TCP port for hosts given without one", minimum=1, maximum=65535
@@ -121,6 +128,8 @@ class NetworkChecker(BaseChecker):
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         hosts = config["hosts"]
+        if not hosts:
+            return Measurement(CheckStatus.UNKNOWN, "No hosts configured (option hosts)")
         with ThreadPoolExecutor(max_workers=min(16, len(hosts))) as pool:
             probes = list(pool.map(lambda spec: self._probe(spec, config), hosts))
         down = [p for p in probes if not p.reachable]

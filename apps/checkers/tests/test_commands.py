@@ -91,9 +91,37 @@ def test_an_unknown_result_fails_like_a_warning() -> None:
     assert code == 1
 
 
-def test_a_critical_result_without_fail_flags_still_exits_0() -> None:
-    code, _ = run("check_health", "memory", "--critical", "0")
+def test_a_critical_result_exits_2_without_any_flag() -> None:
+    code, out = run("check_health", "memory", "--critical", "0")
+    assert code == 2
+    assert "[CRITICAL]" in out
+
+
+def test_no_fail_on_critical_reports_a_critical_result_and_exits_0() -> None:
+    code, out = run("check_health", "memory", "--critical", "0", "--no-fail-on-critical")
     assert code == 0
+    assert "[CRITICAL]" in out
+
+
+def test_run_check_also_exits_2_on_critical_by_default() -> None:
+    code, _ = run("run_check", "memory", "--critical", "0")
+    assert code == 2
+    code, _ = run("run_check", "memory", "--critical", "0", "--no-fail-on-critical")
+    assert code == 0
+
+
+def test_fail_on_warning_with_no_fail_on_critical_is_refused() -> None:
+    with pytest.raises(CommandError, match="contradict"):
+        call_command("check_health", "memory", "--fail-on-warning", "--no-fail-on-critical")
+
+
+def test_the_network_check_contacts_no_host_unless_hosts_are_configured() -> None:
+    code, out = run("check_health", "network", "--json")
+    result = json.loads(out)["results"][0]
+    assert result["status"] == "unknown"
+    assert result["message"] == "No hosts configured (option hosts)"
+    assert result["metrics"] == {}
+    assert code == 0  # unknown is not critical; --fail-on-warning would make it 1
 
 
 def test_check_health_rejects_unknown_checker_names_listing_the_available_ones() -> None:

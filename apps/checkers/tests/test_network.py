@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,10 @@ def test_an_exception_while_probing_makes_the_check_unknown(
     assert result.error == "RuntimeError: resolver crashed"
 
 
-@pytest.mark.parametrize("spec", ["db:99999", "db:http", ":80", "[::1]:0"])
-def test_a_host_with_an_invalid_port_or_no_name_is_rejected(spec: str) -> None:
+@pytest.mark.parametrize(
+    "spec", ["db:99999", "db:http", ":80", "[::1]:0", "-f", "-c100000", "db host"]
+)
+def test_a_host_with_an_invalid_port_no_name_or_an_option_is_rejected(spec: str) -> None:
     with pytest.raises(CheckerConfigError, match="network: host"):
         get_checker("network").check(hosts=[spec])
 
@@ -126,3 +129,17 @@ def test_an_unknown_method_is_rejected() -> None:
 )
 def test_host_specs_parse_into_name_and_port(spec: str, parsed: tuple[str, int | None]) -> None:
     assert parse_host(spec) == parsed
+
+
+def test_with_no_hosts_configured_nothing_is_contacted_and_the_check_is_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_egress(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the network checker contacted a host nobody configured")
+
+    monkeypatch.setattr(socket, "create_connection", no_egress)
+    monkeypatch.setattr(subprocess, "run", no_egress)
+    result = get_checker("network").check()
+    assert result.status == CheckStatus.UNKNOWN
+    assert result.message == "No hosts configured (option hosts)"
+    assert result.error is None

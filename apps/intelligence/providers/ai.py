@@ -2,6 +2,11 @@
 
 A concrete AI provider only implements ``_complete`` (send the messages, return the reply text
 and token usage, translate its SDK's exceptions into ``ProviderError``) and ``_api_key``.
+
+Where keys may go (issue 8): the server's key (``key_setting``) is sent only to the endpoint
+configured in settings (``base_url_setting``, else the SDK's default). A definition that names
+its own ``base_url`` must bring its own ``api_key`` (refused when saved, and again at run time),
+and every connection, to whichever endpoint, passes the outbound guard (``apps.outbound``).
 """
 
 from __future__ import annotations
@@ -11,18 +16,29 @@ import time
 from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
+import httpx2
 from django.conf import settings
 from pydantic import Field
 
 from apps.intelligence.context import AnalysisContext
-from apps.intelligence.errors import BudgetExceededError, ProviderError, ProviderResponseError
+from apps.intelligence.errors import (
+    BudgetExceededError,
+    DestinationRefusedError,
+    MissingAPIKeyError,
+    ProviderConfigError,
+    ProviderError,
+    ProviderResponseError,
+)
 from apps.intelligence.prompts import build_messages, estimate_tokens, parse_reply
 from apps.intelligence.providers.base import BaseProvider, LiveOptions
 from apps.intelligence.providers.local import LocalProvider
 from apps.intelligence.recommendations import Analysis
 from apps.intelligence.redaction import redact, redact_text
 from apps.intelligence.system import with_live_system
+from apps.outbound import OutboundBlockedError, check_destination, url_problems
+from apps.outbound.transports import guarded_httpx_client
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +82,84 @@ class AIProvider(BaseProvider):
     """An LLM-backed provider; falls back to ``local`` when the model cannot answer."""
 
     Options: ClassVar[type[AIOptions]] = AIOptions
+    # The settings holding the server's key and the endpoint that key belongs to.
+    key_setting: ClassVar[str] = ""
+    base_url_setting: ClassVar[str] = ""
+    label: ClassVar[str] = ""  # the vendor's name, in messages
+    # False where a server named by the definition may be used without a key (self-hosted).
+    own_key_with_base_url: ClassVar[bool] = True
 
-    @abstractmethod
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> list[str]:
+        errors = super().validate_config(config)
+        base_url = config.get("base_url")
+        if isinstance(base_url, str) and base_url:
+            errors += [f"provider_config.base_url {p}" for p in url_problems(base_url)]
+            if cls.own_key_with_base_url and not config.get("api_key"):
+                errors.append(cls._own_key_message())
+        return errors
+
+    @classmethod
+    def _own_key_message(cls) -> str:
+        where = (
+            f"{cls.base_url_setting} or the provider's API"
+            if cls.base_url_setting
+            else ("the provider's API")
+        )
+        return (
+            "provider_config.base_url names its own server, so provider_config.api_key is "
+            f"required: the server's {cls.key_setting} is only sent to {where}"
+        )
+
     def _api_key(self) -> str:
-        """The API key from config or settings; ``MissingAPIKeyError`` when there is none."""
+        """The definition's key, else the server's (never for a definition's own base_url);
+        ``MissingAPIKeyError`` when there is none."""
+        if self.config.get("api_key"):
+            return str(self.config["api_key"])
+        if self.config.get("base_url"):
+            # Checked when saved too; a definition stored before that rule stops here.
+            raise MissingAPIKeyError(self._own_key_message())
+        key = getattr(settings, self.key_setting, "")
+        if not key:
+            raise MissingAPIKeyError(
+                f"No {self.label} API key: set {self.key_setting} or provider_config.api_key"
+            )
+        return str(key)
+
+    def _base_url(self) -> str | None:
+        """The API base URL: the definition's, else the settings one, else None (the SDK's
+        default endpoint)."""
+        configured = getattr(settings, self.base_url_setting, "") if self.base_url_setting else ""
+        return self.config.get("base_url") or configured or None
+
+    def _trusted_hosts(self) -> tuple[str, ...]:
+        # The operator's endpoint from the environment is trusted for its own connections
+        # (an Ollama on 127.0.0.1); a URL from a definition never is.
+        url = self._base_url()
+        if not url or self.config.get("base_url"):
+            return ()
+        host = urlsplit(url).hostname
+        return (host,) if host else ()
+
+    def _check_endpoint(self) -> None:
+        """Refuse before sending when the guard would refuse the endpoint (its SDK would
+        otherwise retry the refusal with backoff); the connect-time check still runs."""
+        url = self._base_url()
+        if url is None:
+            return
+        problems = url_problems(url)
+        if problems:
+            raise ProviderConfigError(f"{self.name}: base_url {problems[0]}")
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            check_destination(parts.hostname or "", port, self._trusted_hosts())
+        except OutboundBlockedError as exc:
+            raise DestinationRefusedError(f"{self.name}: {exc.message}") from exc
+
+    def _http_client(self) -> httpx2.Client:
+        """The httpx client the SDK must use: every connection through the outbound guard."""
+        return guarded_httpx_client(timeout=self._timeout(), extra_allowed=self._trusted_hosts())
 
     @abstractmethod
     def _complete(
@@ -134,6 +224,7 @@ class AIProvider(BaseProvider):
     ) -> Analysis:
         api_key = self._api_key()
         self._check_config()
+        self._check_endpoint()
         # Redact again with the resolved key: it may come from settings, not the config.
         messages = redact(messages, (api_key,))
         exchange["messages"] = messages
@@ -141,6 +232,8 @@ class AIProvider(BaseProvider):
         exchange["max_tokens"] = max_tokens
         exchange["sent"] = True
         completion = self._complete(messages, api_key=api_key, model=model, max_tokens=max_tokens)
+        if not isinstance(completion.text, str):
+            raise ProviderResponseError(f"{self.name}: the reply's text is not a string")
         secrets = self._secrets() + (api_key,)
         exchange["reply"] = redact_text(completion.text, secrets)
         exchange["usage"] = completion.usage
@@ -195,3 +288,19 @@ class AIProvider(BaseProvider):
     def _max_retries(self) -> int:
         retries = self.config.get("max_retries")
         return DEFAULT_MAX_RETRIES if retries is None else int(retries)
+
+
+def guard_refusal(exc: BaseException) -> OutboundBlockedError | None:
+    """The guard's refusal behind an SDK error (SDKs wrap what the transport raised)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # chains are short; a bound instead of cycle bookkeeping
+        if seen is None or isinstance(seen, OutboundBlockedError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def token_count(value: Any) -> int:
+    """A token count from a reply; anything but a positive integer counts as 0 (replies are
+    not validated by the SDKs, and a malformed count must not fail the analysis)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

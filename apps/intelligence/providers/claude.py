@@ -10,18 +10,17 @@ import importlib
 from types import ModuleType
 from typing import Any
 
-from django.conf import settings
-
 from apps.intelligence.errors import (
-    MissingAPIKeyError,
+    DestinationRefusedError,
     ProviderConfigError,
     ProviderHTTPError,
     ProviderResponseError,
     ProviderTimeoutError,
     http_status_retryable,
 )
-from apps.intelligence.providers.ai import AIProvider, Completion
+from apps.intelligence.providers.ai import AIProvider, Completion, guard_refusal, token_count
 from apps.intelligence.redaction import redact_text
+from apps.outbound import OutboundBlockedError
 
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-5"
 
@@ -40,17 +39,12 @@ class ClaudeProvider(AIProvider):
 
     name = "claude"
     description = "Anthropic Claude messages API (ANTHROPIC_API_KEY; optional extra 'claude')"
+    key_setting = "ANTHROPIC_API_KEY"
+    base_url_setting = "ANTHROPIC_BASE_URL"
+    label = "Anthropic"
 
     def _default_model(self) -> str:
         return DEFAULT_CLAUDE_MODEL
-
-    def _api_key(self) -> str:
-        key = self.config.get("api_key") or settings.ANTHROPIC_API_KEY
-        if not key:
-            raise MissingAPIKeyError(
-                "No Anthropic API key: set ANTHROPIC_API_KEY or provider_config.api_key"
-            )
-        return str(key)
 
     def _check_config(self) -> None:
         _sdk()
@@ -59,49 +53,70 @@ class ClaudeProvider(AIProvider):
         self, messages: list[dict[str, str]], *, api_key: str, model: str, max_tokens: int
     ) -> Completion:
         anthropic = _sdk()
-        client = anthropic.Anthropic(
-            api_key=api_key,
-            base_url=self.config.get("base_url") or None,
-            timeout=self._timeout(),
-            max_retries=self._max_retries(),
-        )
         # The messages API takes the system prompt apart from the conversation.
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         conversation = [m for m in messages if m["role"] != "system"]
         kwargs: dict[str, Any] = {}
         if self.config.get("temperature") is not None:
             kwargs["temperature"] = self.config["temperature"]
-        try:
-            response = client.messages.create(
-                model=model,
-                max_tokens=max_tokens,
-                system=system,
-                messages=conversation,
-                **kwargs,
+        with self._http_client() as http_client:
+            client = anthropic.Anthropic(
+                api_key=api_key,
+                base_url=self._base_url(),
+                timeout=self._timeout(),
+                max_retries=self._max_retries(),
+                http_client=http_client,
             )
-        except anthropic.APITimeoutError as exc:
-            raise ProviderTimeoutError(f"claude: no reply within {self._timeout():g}s") from exc
-        except anthropic.APIStatusError as exc:
-            raise ProviderHTTPError(
-                f"claude: HTTP {exc.status_code}: {redact_text(str(exc), (api_key,))}",
-                status_code=exc.status_code,
-                retryable=http_status_retryable(exc.status_code),
-            ) from exc
-        except anthropic.APIConnectionError as exc:
-            raise ProviderHTTPError(
-                f"claude: cannot connect: {redact_text(str(exc), (api_key,))}", retryable=True
-            ) from exc
-        except anthropic.AnthropicError as exc:
-            raise ProviderResponseError(f"claude: {redact_text(str(exc), (api_key,))}") from exc
-        text = "".join(
-            block.text for block in response.content if getattr(block, "type", "") == "text"
-        )
+            try:
+                response = client.messages.create(
+                    model=model,
+                    max_tokens=max_tokens,
+                    system=system,
+                    messages=conversation,
+                    **kwargs,
+                )
+            except OutboundBlockedError as exc:
+                raise DestinationRefusedError(f"claude: {exc.message}") from exc
+            except anthropic.APITimeoutError as exc:
+                raise ProviderTimeoutError(f"claude: no reply within {self._timeout():g}s") from exc
+            except anthropic.APIStatusError as exc:
+                raise ProviderHTTPError(
+                    f"claude: HTTP {exc.status_code}: {redact_text(str(exc), (api_key,))}",
+                    status_code=exc.status_code,
+                    retryable=http_status_retryable(exc.status_code),
+                ) from exc
+            except anthropic.APIConnectionError as exc:
+                refusal = guard_refusal(exc)
+                if refusal is not None:
+                    raise DestinationRefusedError(f"claude: {refusal.message}") from exc
+                raise ProviderHTTPError(
+                    f"claude: cannot connect: {redact_text(str(exc), (api_key,))}", retryable=True
+                ) from exc
+            except anthropic.AnthropicError as exc:
+                raise ProviderResponseError(f"claude: {redact_text(str(exc), (api_key,))}") from exc
+            except ValueError as exc:
+                # The SDK decodes the body itself and lets a JSONDecodeError escape.
+                raise ProviderResponseError(f"claude: the reply is not JSON ({exc})") from exc
+        return _completion(response, model)
+
+
+def _completion(response: Any, model: str) -> Completion:
+    """The reply as a ``Completion``; ``ProviderResponseError`` for anything that is not a
+    messages API reply. The SDK builds its objects without validating them, so a malformed
+    reply shows up here as missing fields or fields of another type."""
+    try:
+        blocks = response.content
+        if not isinstance(blocks, list):
+            raise ProviderResponseError("claude: the reply has no content blocks")
+        texts = [block.text for block in blocks if getattr(block, "type", "") == "text"]
+        if not all(isinstance(text, str) for text in texts):
+            raise ProviderResponseError("claude: a text block of the reply is not text")
         usage = response.usage
-        prompt_tokens = getattr(usage, "input_tokens", 0) or 0
-        completion_tokens = getattr(usage, "output_tokens", 0) or 0
+        prompt_tokens = token_count(getattr(usage, "input_tokens", 0))
+        completion_tokens = token_count(getattr(usage, "output_tokens", 0))
         return Completion(
-            text=text,
-            model=response.model or model,
+            text="".join(texts),
+            model=str(response.model or model),
             usage={
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -109,3 +124,5 @@ class ClaudeProvider(AIProvider):
             },
             truncated=response.stop_reason == "max_tokens",
         )
+    except (AttributeError, TypeError, KeyError) as exc:
+        raise ProviderResponseError("claude: the reply is not a messages API reply") from exc

@@ -16,6 +16,8 @@ class OpenAICompatibleProvider(OpenAIProvider):
 
     name = "openai_compatible"
     description = "OpenAI-compatible self-hosted server (OPENAI_BASE_URL: Ollama, vLLM)"
+    # Self-hosted servers mostly need no key: the placeholder goes, never OPENAI_API_KEY.
+    own_key_with_base_url = False
 
     def _api_key(self) -> str:
         if self.config.get("api_key"):

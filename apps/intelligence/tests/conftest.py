@@ -22,6 +22,7 @@ def _no_ambient_keys(settings: Any) -> None:
     settings.OPENAI_BASE_URL = ""
     settings.OPENAI_MODEL = "gpt-4o-mini"
     settings.ANTHROPIC_API_KEY = ""
+    settings.ANTHROPIC_BASE_URL = ""
     settings.INTELLIGENCE_TOKEN_BUDGET = 20000
 
 

@@ -98,12 +98,11 @@ def test_the_model_defaults_to_the_openai_model_setting(api_server, incident, se
 
 def test_the_api_key_setting_is_used_and_never_recorded(api_server, incident, settings):
     settings.OPENAI_API_KEY = API_KEY
+    settings.OPENAI_BASE_URL = f"{api_server.url}/v1"
     echo = dict(VALID_REPLY, summary=f"your key is {API_KEY}")
     api_server.replies.append(Reply(body=chat_completion(json.dumps(echo))))
 
-    analysis = get_provider("openai", base_url=f"{api_server.url}/v1", max_retries=0).analyze(
-        incident, context()
-    )
+    analysis = get_provider("openai", max_retries=0).analyze(incident, context())
 
     assert api_server.requests[0].headers["authorization"] == f"Bearer {API_KEY}"
     assert analysis.fallback_used is False
@@ -230,10 +229,9 @@ def test_a_timeout_without_fallback_raises_a_retryable_error(api_server, inciden
     assert caught.value.retryable is True
 
 
-def test_a_missing_api_key_falls_back_without_sending(api_server, incident):
-    output = (
-        get_provider("openai", base_url=f"{api_server.url}/v1").analyze(incident, context())
-    ).to_dict()
+def test_a_missing_api_key_falls_back_without_sending(api_server, incident, settings):
+    settings.OPENAI_BASE_URL = f"{api_server.url}/v1"
+    output = get_provider("openai").analyze(incident, context()).to_dict()
 
     assert output["fallback_used"] is True
     assert output["error"]["code"] == "missing_api_key"
@@ -268,3 +266,49 @@ def test_the_budget_shrinks_max_tokens_rather_than_refusing(api_server, incident
     provider(api_server, token_budget=2500, max_tokens=4000).analyze(incident, context())
 
     assert 128 <= api_server.requests[0].body["max_tokens"] < 2500
+
+
+def _completion(**fields: object) -> dict:
+    return {**chat_completion(json.dumps(VALID_REPLY)), **fields}
+
+
+def _choice(**fields: object) -> dict:
+    return _completion(choices=[{"index": 0, "finish_reason": "stop", **fields}])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _completion(choices=None),
+        _completion(choices="many"),
+        _completion(choices=[None]),
+        _choice(message=None),
+        _choice(message={"role": "assistant", "content": ["a", "b"]}),
+        _choice(message={"role": "assistant", "content": 42}),
+        _completion(usage="lots", choices=[{"message": {"content": "[]"}}]),
+        {},
+        [],
+        "not json at all",
+    ],
+    ids=[
+        "choices-null",
+        "choices-string",
+        "choice-null",
+        "message-null",
+        "content-list",
+        "content-number",
+        "usage-string",
+        "empty-object",
+        "array",
+        "not-json",
+    ],
+)
+def test_a_malformed_completion_falls_back_to_local_marked(api_server, incident, body):
+    api_server.replies.append(Reply(body=body))
+
+    analysis = provider(api_server).analyze(incident, context())
+
+    assert analysis.fallback_used is True
+    assert analysis.provider_used == "local"
+    assert analysis.error["code"] == "invalid_reply"
+    assert_no_key(analysis.to_dict())

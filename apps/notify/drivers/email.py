@@ -22,9 +22,10 @@ from apps.notify.drivers.config import (
 )
 from apps.notify.errors import NotifyError
 from apps.notify.message import DeliveryResult, NotificationMessage
-from apps.notify.netguard import ensure_host_allowed
 from apps.notify.templates import render
 from apps.options import fail
+from apps.outbound import OutboundBlockedError, host_problems
+from apps.outbound.smtp import GuardedSMTP, GuardedSMTPSSL
 
 
 def _sender(value: Any) -> Any:
@@ -35,7 +36,16 @@ def _sender(value: Any) -> Any:
     return value
 
 
-Host = text()
+def _host(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        # The same rule as URLs: only a host every resolver reads the same way.
+        problems = [f"smtp_host {p.removeprefix('host ')}" for p in host_problems(value.strip())]
+        if problems:
+            fail("; ".join(problems))
+    return value
+
+
+Host = Annotated[text(), BeforeValidator(_host)]
 Port = integer(587, 1, 65535)
 Optional = text("")
 Sender = Annotated[text(), BeforeValidator(_sender)]
@@ -107,26 +117,27 @@ class EmailDriver(BaseDriver):
 
     def send(self, message: NotificationMessage, config: dict[str, Any]) -> DeliveryResult:
         cfg = self.parse_config(config)
-        ensure_host_allowed(cfg.smtp_host, cfg.smtp_port)
         email = self.build(message, cfg)
         timeout = float(settings.NOTIFY_HTTP_TIMEOUT)
         where = f"{cfg.smtp_host}:{cfg.smtp_port}"
         try:
             if cfg.use_tls:
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp: smtplib.SMTP = GuardedSMTPSSL(
                     cfg.smtp_host,
                     cfg.smtp_port,
                     timeout=timeout,
                     context=ssl.create_default_context(),
                 )
             else:
-                smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=timeout)
+                smtp = GuardedSMTP(cfg.smtp_host, cfg.smtp_port, timeout=timeout)
             with smtp:
                 if cfg.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if cfg.smtp_user:
                     smtp.login(cfg.smtp_user, cfg.smtp_password)
                 refused = smtp.send_message(email)
+        except OutboundBlockedError as exc:
+            raise NotifyError(f"{where}: {exc.message}", retryable=False) from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise NotifyError(f"{where}: authentication failed ({exc.smtp_code})") from exc
         except smtplib.SMTPRecipientsRefused as exc:

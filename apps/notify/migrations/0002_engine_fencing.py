@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='delivery',
             name='owner',
-            field=models.CharField(blank=True, default='', help_text='Claim token of the node execution sending it; empty when nobody is.', max_length=36),
+            field=models.CharField(blank=True, default='', help_text='Claim token of the node execution sending it; empty when nobody is.', max_length=64),
         ),
         migrations.AlterField(
             model_name='delivery',

@@ -88,7 +88,7 @@ def test_the_smtp_host_goes_through_the_address_guard(smtp_server: SmtpServer, s
     with pytest.raises(NotifyError) as exc:
         get_driver("email").send(sample_message(), config(smtp_server))
     assert not exc.value.retryable
-    assert "NOTIFY_ALLOWED_HOSTS" in exc.value.message
+    assert "OUTBOUND_ALLOWED_HOSTS" in exc.value.message
     assert smtp_server.handler.envelopes == []
 
 

@@ -164,7 +164,7 @@ def test_a_refused_address_fails_permanently(http_server: RecordingServer, setti
     settings.NOTIFY_ALLOWED_HOSTS = []
     slack("ops", http_server)
     result = get_node_handler("notify").execute(context(), {})
-    assert "NOTIFY_ALLOWED_HOSTS" in result.errors[0]
+    assert "OUTBOUND_ALLOWED_HOSTS" in result.errors[0]
     assert http_server.requests == []
 
 

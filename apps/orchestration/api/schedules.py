@@ -20,14 +20,32 @@ from apps.orchestration.api.fields import (
     TextField,
 )
 from apps.orchestration.schedules import (
+    Schedule,
     ScheduleError,
     create_schedule,
-    describe_schedule,
+    delete_schedule,
+    format_every,
+    get_schedule,
     list_schedules,
     parse_cron,
     parse_every,
-    pipeline_schedules,
+    set_enabled,
 )
+
+
+def describe_schedule(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "name": schedule.name,
+        "definition": schedule.definition_name,
+        "every": format_every(schedule.every) if schedule.every is not None else None,
+        "cron": schedule.cron,
+        "timezone": schedule.timezone,
+        "enabled": schedule.enabled,
+        "environment": schedule.environment,
+        "last_run_at": schedule.last_run_at.isoformat() if schedule.last_run_at else None,
+        "total_run_count": schedule.total_run_count,
+        "changed_at": schedule.changed_at.isoformat() if schedule.changed_at else None,
+    }
 
 
 class ScheduleSerializer(serializers.Serializer):
@@ -35,10 +53,12 @@ class ScheduleSerializer(serializers.Serializer):
     definition = serializers.CharField()
     every = serializers.CharField(allow_null=True)
     cron = serializers.CharField(allow_null=True)
+    timezone = serializers.CharField(allow_null=True)
     enabled = serializers.BooleanField()
+    environment = serializers.CharField()
     last_run_at = serializers.DateTimeField(allow_null=True)
     total_run_count = serializers.IntegerField()
-    date_changed = serializers.DateTimeField(allow_null=True)
+    changed_at = serializers.DateTimeField(allow_null=True)
 
 
 class ScheduleListSerializer(serializers.Serializer):
@@ -48,10 +68,11 @@ class ScheduleListSerializer(serializers.Serializer):
 
 class ScheduleCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     definition = NameField(help_text="The definition to start (saved or built-in)")
-    every = TextField(required=False, max_length=20, help_text="30s, 5m, 2h or 1d")
+    every = TextField(required=False, max_length=20, help_text="30s, 5m, 1h, 1d or 1h30m")
     cron = TextField(required=False, max_length=200, help_text="e.g. '*/5 * * * *' (UTC)")
-    name = NameField(required=False, help_text="Default: <definition>-every-<every>")
+    name = NameField(required=False, help_text="Default: '<definition> every <every>'")
     enabled = StrictBooleanField(required=False, default=True)
+    environment = TextField(required=False, max_length=64, default="production")
     payload = JSONObjectField(required=False, default=dict)
 
     def validate_every(self, value: str) -> str:
@@ -78,11 +99,11 @@ class ScheduleUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer)
     enabled = StrictBooleanField()
 
 
-def find_schedule(name: str) -> Any:
-    task = pipeline_schedules().filter(name=name).first()
-    if task is None:
-        raise NotFound(f"Schedule not found: {name}")
-    return task
+def find_schedule(name: str) -> Schedule:
+    try:
+        return get_schedule(name)
+    except ScheduleError:
+        raise NotFound(f"Schedule not found: {name}") from None
 
 
 class ScheduleListView(ApiView):
@@ -92,7 +113,7 @@ class ScheduleListView(ApiView):
         responses=ScheduleListSerializer,
     )
     def get(self, request: Request) -> Response:
-        schedules = [describe_schedule(t) for t in list_schedules()]
+        schedules = [describe_schedule(s) for s in list_schedules()]
         return Response({"schedules": schedules, "count": len(schedules)})
 
     @extend_schema(
@@ -105,12 +126,13 @@ class ScheduleListView(ApiView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
-            task = create_schedule(
+            schedule = create_schedule(
                 data["definition"],
                 every=data.get("every"),
                 cron=data.get("cron"),
                 name=data.get("name"),
                 enabled=data["enabled"],
+                environment=data["environment"],
                 payload=data["payload"],
             )
         except ScheduleError as exc:
@@ -118,7 +140,7 @@ class ScheduleListView(ApiView):
             if "already exists" in message:
                 raise Conflict(message) from None
             raise serializers.ValidationError({"definition": [message]}) from None
-        return Response(describe_schedule(task), status=status.HTTP_201_CREATED)
+        return Response(describe_schedule(schedule), status=status.HTTP_201_CREATED)
 
 
 class ScheduleDetailView(ApiView):
@@ -132,14 +154,13 @@ class ScheduleDetailView(ApiView):
         responses=ScheduleSerializer,
     )
     def patch(self, request: Request, name: str) -> Response:
-        task = find_schedule(name)
+        find_schedule(name)
         body = ScheduleUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        task.enabled = body.validated_data["enabled"]
-        task.save()
-        return Response(describe_schedule(task))
+        return Response(describe_schedule(set_enabled(name, body.validated_data["enabled"])))
 
     @extend_schema(summary="Delete a schedule", responses={204: None})
     def delete(self, request: Request, name: str) -> Response:
-        find_schedule(name).delete()
+        find_schedule(name)
+        delete_schedule(name)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -136,8 +136,11 @@ def process_node(run_id: str, node_id: str, attempt: int, runner: Runner) -> str
         if claimed.verdict is not None:
             return finish(claimed, claimed.verdict, runner)
         policy = NodePolicy.of(claimed.run.config, claimed.node)
+        # Renew past the hard limit by a margin: the pool's kill comes a moment late, and
+        # nobody may take the node over while it still runs.
+        limit = policy.hard_limit + max(10.0, lease_seconds())
         with heartbeat.hold(
-            claimed.execution.pk, claimed.token, lease=lease_seconds(), limit=policy.hard_limit
+            claimed.execution.pk, claimed.token, lease=lease_seconds(), limit=limit
         ):
             outcome = execute(claimed)
         return finish(claimed, outcome, runner)

@@ -41,6 +41,8 @@ class Claim:
     already_done: bool = False
     # Taken from a holder that never finished: the engine records this instead of running.
     verdict: NodeError | None = None
+    # The earlier nodes' results when they came with the run (see ``sql.load_run``).
+    results: dict[str, dict[str, Any]] | None = None
 
     @property
     def token(self) -> str:
@@ -53,7 +55,7 @@ def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | No
     if loaded is None:
         logger.warning("run %s no longer exists; dropping node %s", run_id, node_id)
         return None
-    run, clock = loaded
+    run, clock = loaded.run, loaded.clock
     if run.is_finished or (run.current_node, run.current_attempt) != (node_id, attempt):
         logger.info("stale message for run %s node %s attempt %s", run_id, node_id, attempt)
         return None
@@ -77,7 +79,7 @@ def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | No
         starts=1,
         **claimed,
     )
-    result = Claim(run, node, execution, clock)
+    result = Claim(run, node, execution, clock, results=loaded.results)
     if not sql.insert_execution(execution):
         taken = _take_over(result, claimed, runner)
         if taken is None:
@@ -112,7 +114,7 @@ def _take_over(fresh: Claim, claimed: dict[str, Any], runner: Runner) -> Claim |
     for field, value in claimed.items():
         setattr(existing, field, value)
     existing.starts = taken[1]
-    taken_claim = Claim(fresh.run, fresh.node, existing, fresh.clock)
+    taken_claim = Claim(fresh.run, fresh.node, existing, fresh.clock, results=fresh.results)
     if ours:
         logger.info("%s resumed by its own task after a retry", key)
         return taken_claim

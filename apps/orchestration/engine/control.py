@@ -12,7 +12,7 @@ from django.db.models import Max
 
 from apps.orchestration.engine import sql
 from apps.orchestration.engine.policy import grace, message_expiry, step_for
-from apps.orchestration.engine.runner import InlineRunner, Runner
+from apps.orchestration.engine.runner import InlineRunner, Runner, default_runner
 from apps.orchestration.graph import node_index
 from apps.orchestration.models import (
     OPEN_RUN_STATUSES,
@@ -50,8 +50,6 @@ def retry_run(run_id: str, runner: Runner | None = None) -> PipelineRun:
     channels already notified are not notified again (the delivery ledger is per run, node
     and channel). Runs on the workers, or in this process without a broker.
     """
-    from apps.orchestration.dispatch import runner_for_start
-
     run = PipelineRun.objects.filter(run_id=run_id).first()
     if run is None:
         raise RunStateError(f"run {run_id} does not exist")
@@ -60,7 +58,7 @@ def retry_run(run_id: str, runner: Runner | None = None) -> PipelineRun:
     node_id = failed_node(run)
     last = StageExecution.objects.filter(run=run, node_id=node_id).aggregate(n=Max("attempt"))
     attempt = (last["n"] or 0) + 1
-    runner = runner or runner_for_start()
+    runner = runner or default_runner()
     now = sql.db_clock().now()
     with transaction.atomic():
         moved = PipelineRun.objects.filter(pk=run.pk, status=RunStatus.FAILED).update(
@@ -90,9 +88,7 @@ def retry_run(run_id: str, runner: Runner | None = None) -> PipelineRun:
         extra={"trace_id": run.trace_id, "run_id": run.run_id},
     )
     if isinstance(runner, InlineRunner):
-        from apps.orchestration.definition_orchestrator import drain
-
-        drain(runner)
+        runner.drain()
     run.refresh_from_db()
     return run
 

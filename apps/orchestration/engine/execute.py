@@ -92,9 +92,13 @@ def execute(claim: Claim) -> NodeResult | NodeError:
 
 def _context(claim: Claim) -> tuple[NodeContext, dict[str, dict[str, Any]]]:
     run, node = claim.run, claim.node
-    # The entry node has no predecessors (definitions have no cycles): skip the query.
+    # The entry node has no predecessors (definitions have no cycles): skip the query; on
+    # PostgreSQL the results came with the run.
     is_entry = run.config["nodes"][0]["id"] == node["id"]
-    results = {} if is_entry else previous_results(run)
+    if claim.results is not None:
+        results = claim.results
+    else:
+        results = {} if is_entry else previous_results(run)
     ctx = NodeContext(
         trace_id=run.trace_id,
         run_id=run.run_id,

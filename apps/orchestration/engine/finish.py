@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from apps.orchestration.engine import sql
 from apps.orchestration.engine.claim import Claim
 from apps.orchestration.engine.policy import NodePolicy, grace, message_expiry, step_for
-from apps.orchestration.engine.runner import Runner
+from apps.orchestration.engine.runner import Runner, Step
 from apps.orchestration.errors import NodeError
 from apps.orchestration.graph import default_next, node_index
 from apps.orchestration.models import RunStatus, StageExecution, StageStatus
@@ -40,43 +41,95 @@ _OUTCOME_FIELDS = (
 )
 
 
+@dataclass
+class Plan:
+    """Where the run goes after this node: the run's changes, and the step to publish."""
+
+    changes: dict[str, Any]
+    step: Step | None = None
+    message: str = ""
+
+
 def finish(claim: Claim, outcome: NodeResult | NodeError | None, runner: Runner) -> str | None:
     """Store ``outcome`` (None: it is stored already) and schedule what follows.
 
-    Returns the execution's final status, or None when another execution owns it.
+    Returns the execution's final status, or None when another execution owns it. On
+    PostgreSQL the outcome and the run's move are one statement.
     """
-    execution = claim.execution
-    if outcome is not None and not _store(claim, outcome):
-        logger.info("%s lost its lease; another execution owns it", execution.idempotency_key)
-        return None
-    try:
-        _move_on(claim, runner)
-    except (OperationalError, InterfaceError):
-        raise  # nothing can be recorded; the task retries and redoes only this step
-    except Exception as exc:
-        # A definition the engine cannot follow (a branch to nowhere in a frozen config):
-        # end the run saying so rather than leave it for recovery to trip over forever.
-        logger.exception("run %s cannot move past node %s", claim.run.run_id, claim.node["id"])
-        now = claim.clock.now()
-        _end(claim, now, f"engine could not move past node {claim.node['id']}: {exc}")
+    execution, node = claim.execution, claim.node
+    if outcome is not None:
+        _record(claim, outcome)
+    plan = _plan_safely(claim, runner)
+    if outcome is None:
+        moved = sql.move_run(claim.run.pk, node["id"], execution.attempt, plan.changes)
+    else:
+        try:
+            stored, moved = _store_and_move(claim, plan)
+        except (OperationalError, InterfaceError):
+            raise  # nothing could be recorded; the task retries and redoes only this step
+        except DatabaseError as exc:
+            # Refused by the database despite the checks (a NUL byte in some text, a value
+            # out of range): record that as the node's error rather than loop on it.
+            logger.exception("outcome of node %s cannot be stored", node["id"])
+            _record(claim, _unstorable(exc))
+            plan = _plan_safely(claim, runner)
+            stored, moved = _store_and_move(claim, plan)
+        if not stored:
+            logger.info("%s lost its lease; another execution owns it", execution.idempotency_key)
+            return None
+    if not moved:
+        logger.info("run %s already moved past %s", claim.run.run_id, node["id"])
+    else:
+        if plan.step is not None:
+            runner.schedule(plan.step)
+        if plan.message:
+            failed = plan.changes.get("status") == RunStatus.FAILED
+            (logger.warning if failed else logger.info)(plan.message)
     return execution.status
 
 
-def _store(claim: Claim, outcome: NodeResult | NodeError) -> bool:
+def _store_and_move(claim: Claim, plan: Plan) -> tuple[bool, bool]:
+    run, execution = claim.run, claim.execution
+    return sql.store_and_move(
+        execution,
+        _OUTCOME_FIELDS,
+        claim.token,
+        run.pk,
+        claim.node["id"],
+        execution.attempt,
+        plan.changes,
+    )
+
+
+def _record(claim: Claim, outcome: NodeResult | NodeError) -> None:
+    """Apply ``outcome`` to the execution in memory, as something the database can store."""
     execution, policy = claim.execution, NodePolicy.of(claim.run.config, claim.node)
     _apply(execution, outcome, claim.clock.now(), policy)
     try:
         _check_storable(execution.output_snapshot)
-        return sql.store_outcome(execution, _OUTCOME_FIELDS, claim.token)
+    except (TypeError, ValueError) as exc:
+        # Bad output (a set, NaN, a NUL byte PostgreSQL refuses): the node's error, not a loop.
+        logger.warning("output of node %s cannot be stored: %s", claim.node["id"], exc)
+        _apply(execution, _unstorable(exc), claim.clock.now(), policy)
+
+
+def _unstorable(exc: BaseException) -> NodeError:
+    error = NodeError(f"node output could not be stored: {type(exc).__name__}: {exc}")
+    error.error_type = "OutputNotStorableError"
+    return error
+
+
+def _plan_safely(claim: Claim, runner: Runner) -> Plan:
+    try:
+        return _plan(claim, runner)
     except (OperationalError, InterfaceError):
         raise
-    except (TypeError, ValueError, DatabaseError) as exc:
-        # Bad output (a set, NaN, a NUL byte PostgreSQL refuses): the node's error, not a loop.
-        logger.exception("output of node %s cannot be stored", claim.node["id"])
-        error = NodeError(f"node output could not be stored: {type(exc).__name__}: {exc}")
-        error.error_type = "OutputNotStorableError"
-        _apply(execution, error, claim.clock.now(), policy)
-        return sql.store_outcome(execution, _OUTCOME_FIELDS, claim.token)
+    except Exception as exc:
+        # A definition the engine cannot follow (a branch to nowhere in a frozen config):
+        # end the run saying so rather than leave it for recovery to trip over forever.
+        logger.exception("run %s cannot move past node %s", claim.run.run_id, claim.node["id"])
+        error = f"engine could not move past node {claim.node['id']}: {exc}"
+        return _end(claim, claim.clock.now(), error)
 
 
 # An escaped NUL in JSON text: "\u0000" not itself preceded by an escaping backslash.
@@ -122,7 +175,7 @@ def _apply(
         execution.status = StageStatus.SUCCEEDED
 
 
-def _move_on(claim: Claim, runner: Runner) -> None:
+def _plan(claim: Claim, runner: Runner) -> Plan:
     run, node, execution = claim.run, claim.node, claim.execution
     now = claim.clock.now()
     if execution.status == StageStatus.RETRYING:
@@ -135,8 +188,7 @@ def _move_on(claim: Claim, runner: Runner) -> None:
             execution.error_message,
             delay,
         )
-        _schedule(claim, runner, now, node["id"], attempt, delay)
-        return
+        return _schedule(claim, runner, now, node["id"], attempt, delay)
 
     changes: dict[str, Any] = {}
     incident_id = execution.output_snapshot.get("output", {}).get("incident_id")
@@ -144,15 +196,13 @@ def _move_on(claim: Claim, runner: Runner) -> None:
         changes["incident_id"] = incident_id
 
     if execution.status == StageStatus.FAILED and node.get("required", True):
-        _end(claim, now, f"Node {node['id']} failed: {execution.error_message}")
-        return
+        return _end(claim, now, f"Node {node['id']} failed: {execution.error_message}")
     nxt = _next_node(run.config, node, execution)
     if nxt is None:
-        _end(claim, now, "", **changes)
-        return
+        return _end(claim, now, "", **changes)
     if nxt not in node_index(run.config["nodes"]):
         raise ValueError(f"next node {nxt!r} is not in the definition")
-    _schedule(claim, runner, now, nxt, 1, 0.0, **changes)
+    return _schedule(claim, runner, now, nxt, 1, 0.0, **changes)
 
 
 def _schedule(
@@ -163,10 +213,10 @@ def _schedule(
     attempt: int,
     delay: float,
     **changes: Any,
-) -> None:
+) -> Plan:
     """Move the run to (``node_id``, ``attempt``) and publish it, or keep a long wait in the
     database for recovery to publish when due (the broker would redeliver it early)."""
-    run, node, execution = claim.run, claim.node, claim.execution
+    run = claim.run
     limit = runner.max_countdown()
     due = now + timedelta(seconds=delay)
     published = limit is None or delay <= limit
@@ -179,14 +229,11 @@ def _schedule(
         "dispatch_count": 1 if published else 0,
         "updated_at": now,
     }
-    moved = sql.move_run(run.pk, node["id"], execution.attempt, changes)
-    if not moved:
-        logger.info("run %s already moved past %s", run.run_id, node["id"])
-    elif published:
-        step = step_for(run.run_id, run.config, node_id, attempt, delay, due + message_expiry())
-        runner.schedule(step)
-    else:
-        logger.info("node %s attempt %s waits in the database until %s", node_id, attempt, due)
+    if not published:
+        message = f"node {node_id} attempt {attempt} waits in the database until {due}"
+        return Plan(changes, None, message)
+    step = step_for(run.run_id, run.config, node_id, attempt, delay, due + message_expiry())
+    return Plan(changes, step)
 
 
 def _next_node(config: dict[str, Any], node: dict[str, Any], execution: StageExecution):
@@ -195,13 +242,13 @@ def _next_node(config: dict[str, Any], node: dict[str, Any], execution: StageExe
     return default_next(config["nodes"], node["id"])
 
 
-def _end(claim: Claim, now: datetime, error: str, **changes: Any) -> None:
-    run, node, execution = claim.run, claim.node, claim.execution
+def _end(claim: Claim, now: datetime, error: str, **changes: Any) -> Plan:
+    run = claim.run
     status = RunStatus.FAILED if error else RunStatus.COMPLETED
     changes |= {
         "status": status,
         "error_type": "NodeExecutionError" if error else "",
-        "error_message": error,
+        "error_message": error.replace("\x00", "\\0"),
         "current_node": "",
         "node_deadline": None,
         "dispatch_expires_at": None,
@@ -209,7 +256,4 @@ def _end(claim: Claim, now: datetime, error: str, **changes: Any) -> None:
         "duration_ms": max(0.0, (now - run.created_at).total_seconds() * 1000),
         "updated_at": now,
     }
-    if sql.move_run(run.pk, node["id"], execution.attempt, changes):
-        (logger.warning if error else logger.info)(
-            "run %s %s%s", run.run_id, status, f": {error}" if error else ""
-        )
+    return Plan(changes, None, f"run {run.run_id} {status}{f': {error}' if error else ''}")

@@ -45,9 +45,16 @@ def recover_stalled_runs(runner: Runner, limit: int = 500) -> list[str]:
     the ids of the runs whose step was published."""
     now = sql.db_clock().now()
     stalled = PipelineRun.objects.filter(status__in=OPEN_RUN_STATUSES, node_deadline__lt=now)
+    pks = list(stalled.order_by("node_deadline").values_list("pk", flat=True)[:limit])
+    # A worker that died mid-node shows as a lapsed lease before its run's deadline passes:
+    # take those too, so a dead worker's node moves within a lease and a sweep interval.
+    dead = StageExecution.objects.filter(
+        status=StageStatus.RUNNING, lease_expires_at__lt=now, run__status__in=OPEN_RUN_STATUSES
+    )
+    pks += [pk for pk in dead.values_list("run_id", flat=True)[:limit] if pk not in pks]
     backlogs: dict[str, int | None] = {}
     recovered = []
-    for pk in list(stalled.order_by("node_deadline").values_list("pk", flat=True)[:limit]):
+    for pk in pks:
         try:
             run_id = _recover(pk, now, runner, backlogs)
         except (OperationalError, InterfaceError):
@@ -65,7 +72,7 @@ def recover_stalled_runs(runner: Runner, limit: int = 500) -> list[str]:
 def _recover(pk: int, now: datetime, runner: Runner, backlogs: dict[str, int | None]) -> str:
     with transaction.atomic():
         run = PipelineRun.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
-        if run is None or run.is_finished or not run.node_deadline or run.node_deadline >= now:
+        if run is None or run.is_finished:
             return ""
         try:
             step = step_for(run.run_id, run.config, run.current_node, run.current_attempt)
@@ -78,17 +85,23 @@ def _recover(pk: int, now: datetime, runner: Runner, backlogs: dict[str, int | N
             .only("status", "lease_expires_at")
             .first()
         )
-        if execution is not None and execution.status == StageStatus.RUNNING:
-            lease = execution.lease_expires_at
-            if lease is not None and lease > now:
+        running = execution is not None and execution.status == StageStatus.RUNNING
+        lease = execution.lease_expires_at if execution is not None and running else None
+        stalled = bool(run.node_deadline) and run.node_deadline < now
+        if running and lease is not None and lease > now:
+            if stalled:
                 # Running, and its holder renews the lease: look again when it would lapse.
                 _set(run, node_deadline=lease)
-                return ""
-        elif execution is None and run.dispatch_expires_at and run.dispatch_expires_at > now:
+            return ""
+        if running and not _published_since(run, lease):
+            pass  # its worker died since the step was last published: publish it again now
+        elif not stalled:
+            return ""  # moved on since the query, or its new message is not due yet
+        elif (execution is None or running) and _message_valid(run, now):
             if _backlog(runner, step, backlogs):
                 _set(run, node_deadline=now + grace())  # merely queued behind others
                 return ""
-            if run.dispatch_count >= max_starts():
+            if execution is None and run.dispatch_count >= max_starts():
                 _fail(
                     run,
                     now,
@@ -112,6 +125,18 @@ def _recover(pk: int, now: datetime, runner: Runner, backlogs: dict[str, int | N
         extra={"trace_id": run.trace_id, "run_id": run.run_id},
     )
     return run.run_id
+
+
+def _published_since(run: PipelineRun, lease: datetime | None) -> bool:
+    """Whether the step was published after its holder's lease lapsed (recovery already
+    answered that death; the new message is on its way)."""
+    if run.dispatch_expires_at is None or lease is None:
+        return False
+    return run.dispatch_expires_at - message_expiry() >= lease
+
+
+def _message_valid(run: PipelineRun, now: datetime) -> bool:
+    return bool(run.dispatch_expires_at) and run.dispatch_expires_at > now
 
 
 def _backlog(runner: Runner, step: Step, cache: dict[str, int | None]) -> int:

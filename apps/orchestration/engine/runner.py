@@ -9,7 +9,9 @@ publishes them after the commit; the embedded background runner
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -63,3 +65,29 @@ class InlineRunner(Runner):
 
     def schedule(self, step: Step) -> None:
         self.pending.append(step)
+
+    def drain(self) -> None:
+        """Run the scheduled steps here until the run ends, sleeping out retry backoff (only
+        the CLI and ``execute()`` wait like this; webhooks use a background runner)."""
+        from apps.orchestration.engine import process_node
+
+        while self.pending:
+            step = self.pending.popleft()
+            if step.countdown:
+                time.sleep(step.countdown)
+            process_node(step.run_id, step.node["id"], step.attempt, self)
+
+
+# Who runs a step when a caller (an operator's retry) names no runner. The app sets it at
+# start to the configured choice (Celery, or this process's threads); the engine itself
+# knows no runner but its own.
+_default_runner: Callable[[], Runner] = InlineRunner
+
+
+def set_default_runner(factory: Callable[[], Runner]) -> None:
+    global _default_runner
+    _default_runner = factory
+
+
+def default_runner() -> Runner:
+    return _default_runner()

@@ -2,54 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import pytest
 
 from apps.notify.models import NotificationChannel
 from apps.notify.tests.conftest import RecordingServer, Reply
 from apps.orchestration.models import PipelineRun, RunStatus, ScheduleSlot
 from apps.orchestration.tests.helpers import definition, wait_for_run, wait_until
-from tests.support import worker as worker_support
-from tests.support.services import redis_url
-from tests.support.worker import ROOT, celery_worker
+from tests.support.beat import celery_beat
+from tests.support.worker import celery_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@contextmanager
-def celery_beat(tmp_path: Path) -> Iterator[subprocess.Popen]:
-    """A real beat with the database scheduler, ticking at least every second."""
-    log_path = tmp_path / "beat.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "project.settings",
-        "DATABASE_URL": worker_support.test_database_url(),
-        "CELERY_BROKER_URL": redis_url(),
-        "PYTHONPATH": str(ROOT),
-    }
-    cmd = [
-        sys.executable, "-m", "celery", "-A", "workers", "beat", "--loglevel=INFO",
-        "--max-interval=1", f"--pidfile={tmp_path / 'beat.pid'}",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def test_retry_from_the_failed_node_on_a_real_worker(
@@ -121,9 +83,9 @@ def test_a_schedule_fires_on_a_real_beat_and_starts_runs(api, celery_on_test_red
     with celery_worker(tmp_path), celery_beat(tmp_path):
         wait_until(lambda: scheduled_runs() >= 3, timeout=90, message="three scheduled runs")
 
-    slots = list(ScheduleSlot.objects.filter(schedule="tick-every-1s"))
+    slots = list(ScheduleSlot.objects.filter(schedule="tick every 1s"))
     runs = set(PipelineRun.objects.filter(source="schedule").values_list("run_id", flat=True))
     # Each firing claimed its own slot and started exactly that slot's run.
     assert len({s.slot_start for s in slots}) == len(slots) >= 3
     assert {s.run_id for s in slots} == runs
-    assert api.read.get("/orchestration/schedules/tick-every-1s/").json()["last_run_at"]
+    assert api.read.get("/orchestration/schedules/tick%20every%201s/").json()["last_run_at"]

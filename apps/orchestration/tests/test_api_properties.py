@@ -90,7 +90,7 @@ configs = st.fixed_dictionaries(
     ), json_values, max_size=5), max_size=3)}
 )  # fmt: skip
 names = st.one_of(
-    st.sampled_from(["p", "nope", "c", "1", "999999", "p-every-5m", "default-alert-pipeline"]),
+    st.sampled_from(["p", "nope", "c", "1", "999999", "p every 5m", "default-alert-pipeline"]),
     nasty_text,
 )
 
@@ -195,5 +195,5 @@ def test_channel_and_schedule_writes_never_answer_5xx(world, data) -> None:
     method, template, fields = data.draw(
         st.sampled_from([e for e in ENDPOINTS if e[2] and "definitions" not in e[1]])
     )
-    path = _fill(template, data.draw(st.sampled_from(["c", "p-every-5m", "nope"])))
+    path = _fill(template, data.draw(st.sampled_from(["c", "p every 5m", "nope"])))
     check(request(world.admin, method, path, data.draw(body_for(fields)), {}))

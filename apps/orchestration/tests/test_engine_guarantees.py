@@ -148,16 +148,17 @@ def test_a_crash_between_storing_retrying_and_moving_the_run_does_not_rerun_the_
 ):
     calls = test_node_types
     run = new_run([{"id": "a", "type": "memflaky", "config": {"fail_times": 1}}], max_retries=2)
-    real_move = sql.move_run
+    real = sql.store_and_move
     crashes = []
 
-    def crash_once(*args: Any, **kwargs: Any) -> bool:
-        if not crashes:
+    def crash_once(execution, fields, token, *args: Any):
+        if not crashes:  # the outcome lands, the run's move does not (SQLite's two statements)
             crashes.append(1)
+            sql.store_outcome(execution, fields, token)
             raise OperationalError("the worker's connection dropped here")
-        return real_move(*args, **kwargs)
+        return real(execution, fields, token, *args)
 
-    monkeypatch.setattr(sql, "move_run", crash_once)
+    monkeypatch.setattr(sql, "store_and_move", crash_once)
     with pytest.raises(OperationalError):
         engine.process_node(run.run_id, "a", 1, runner("w1"))
     assert execution(run, "a").status == StageStatus.RETRYING

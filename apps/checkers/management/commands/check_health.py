@@ -1,7 +1,8 @@
 """Run health checks on this host, store the results and report them.
 
 manage.py check_health                       # every checker not in CHECKERS_SKIP
-manage.py check_health cpu disk --disk-paths /,/var --fail-on-critical
+manage.py check_health cpu disk --disk-paths /,/var --fail-on-warning
+manage.py check_health --no-fail-on-critical   # report only: always exit 0
 manage.py check_health --warning 70 --critical 90 --json
 """
 
@@ -15,9 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.checkers.checkers import CHECKER_REGISTRY, CheckerConfigError
 from apps.checkers.reporting import (
-    exit_code as compute_exit_code,
-)
-from apps.checkers.reporting import (
+    add_exit_code_flags,
+    exit_code_from_options,
     parse_assignment,
     parse_option_flags,
     write_report,
@@ -35,7 +35,8 @@ _WIZARD_FLAGS = {
 class Command(BaseCommand):
     help = (
         "Run health checks (all registered ones not skipped by CHECKERS_SKIP when no names are "
-        "given). Exit code 0, or with --fail-on-*: 1 warning/unknown, 2 critical."
+        "given). Exit code 2 when a check is critical (--no-fail-on-critical: always 0), "
+        "1 on warning/unknown with --fail-on-warning, else 0."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -62,8 +63,7 @@ class Command(BaseCommand):
             metavar="CHECKER.KEY=VALUE",
             help="any checker option, e.g. cpu.samples=3 or load.warning=1.5 (repeatable)",
         )
-        parser.add_argument("--fail-on-warning", action="store_true")
-        parser.add_argument("--fail-on-critical", action="store_true")
+        add_exit_code_flags(parser)
         parser.add_argument("--trace-id", help="trace id stored with the results")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -88,11 +88,7 @@ class Command(BaseCommand):
             trace_id=trace_id,
             as_json=options["json"],
         )
-        code = compute_exit_code(
-            results,
-            fail_on_warning=options["fail_on_warning"],
-            fail_on_critical=options["fail_on_critical"],
-        )
+        code = exit_code_from_options(results, options)
         if code:
             raise SystemExit(code)
 

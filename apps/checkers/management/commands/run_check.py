@@ -14,7 +14,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.checkers.checkers import CHECKER_REGISTRY, CheckerConfigError
-from apps.checkers.reporting import exit_code, parse_assignment, parse_option_flags, write_report
+from apps.checkers.reporting import (
+    add_exit_code_flags,
+    exit_code_from_options,
+    parse_assignment,
+    parse_option_flags,
+    write_report,
+)
 from apps.checkers.services import run_checks
 
 # flag dest → checker option name; list options are repeatable flags.
@@ -34,7 +40,10 @@ _FLAG_OPTIONS = {
 
 
 class Command(BaseCommand):
-    help = "Run one checker with its options. Exit code 0, or with --fail-on-*: 1 or 2."
+    help = (
+        "Run one checker with its options. Exit code 2 when critical (--no-fail-on-critical: "
+        "always 0), 1 on warning/unknown with --fail-on-warning, else 0."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("checker", help=f"one of: {', '.join(CHECKER_REGISTRY)}")
@@ -53,8 +62,7 @@ class Command(BaseCommand):
             "--option", action="append", default=[], metavar="KEY=VALUE", help="any option"
         )
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
-        parser.add_argument("--fail-on-warning", action="store_true")
-        parser.add_argument("--fail-on-critical", action="store_true")
+        add_exit_code_flags(parser)
         parser.add_argument("--trace-id", help="trace id stored with the result")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -75,11 +83,7 @@ class Command(BaseCommand):
             trace_id=trace_id,
             as_json=options["json"],
         )
-        code = exit_code(
-            results,
-            fail_on_warning=options["fail_on_warning"],
-            fail_on_critical=options["fail_on_critical"],
-        )
+        code = exit_code_from_options(results, options)
         if code:
             raise SystemExit(code)
 

@@ -5,7 +5,7 @@ Usage:
     python manage.py schedule_pipeline health-check --cron "*/5 * * * *"
     python manage.py schedule_pipeline --list
     python manage.py schedule_pipeline health-check --delete            # all of its schedules
-    python manage.py schedule_pipeline --delete --name health-check-every-5m
+    python manage.py schedule_pipeline --delete --name "health-check every 5m"
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from apps.orchestration.schedules import (
     ScheduleError,
     create_schedule,
     delete_schedule,
-    describe_schedule,
     list_schedules,
 )
 
@@ -29,11 +28,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("definition", nargs="?", help="Definition name (saved or built-in)")
         when = parser.add_mutually_exclusive_group()
-        when.add_argument("--every", help="Interval: 30s, 5m, 2h, 1d")
+        when.add_argument("--every", help="Interval: 30s, 5m, 1h, 1d or 1h30m")
         when.add_argument("--cron", help="Five-field cron expression, e.g. '*/5 * * * *'")
         when.add_argument("--list", action="store_true", help="List pipeline schedules")
         when.add_argument("--delete", action="store_true", help="Delete schedules")
-        parser.add_argument("--name", help="Schedule name (default <definition>-every-<every>)")
+        parser.add_argument("--name", help="Schedule name (default '<definition> every <every>')")
+        parser.add_argument("--environment", default="production", help="Handed to each run")
         parser.add_argument("--disabled", action="store_true", help="Create it switched off")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -49,41 +49,46 @@ class Command(BaseCommand):
         if not options["every"] and not options["cron"]:
             raise CommandError("Give --every (e.g. 5m) or --cron (e.g. '*/5 * * * *')")
         try:
-            task = create_schedule(
+            schedule = create_schedule(
                 definition,
                 every=options["every"],
                 cron=options["cron"],
                 name=options["name"],
                 enabled=not options["disabled"],
+                environment=options["environment"],
             )
         except ScheduleError as exc:
             raise CommandError(str(exc)) from None
-        info = describe_schedule(task)
-        when = f"every {info['every']}" if info["every"] else f"on cron {info['cron']!r} (UTC)"
-        self.stdout.write(self.style.SUCCESS(f"Scheduled {definition} {when} as {task.name}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Scheduled {definition} {schedule.when} as {schedule.name!r}")
+        )
         self.stdout.write("celery beat (make beat) fires it; runs appear in monitor_pipeline.")
 
     def _list(self, definition: str | None) -> None:
-        schedules = [describe_schedule(t) for t in list_schedules(definition)]
-        if not schedules:
+        found = list_schedules(definition)
+        if not found:
             self.stdout.write("No pipeline schedules.")
             return
-        self.stdout.write(f"{'NAME':<40} {'DEFINITION':<24} {'WHEN':<22} {'ON':<4} LAST RUN")
-        for s in schedules:
-            when = f"every {s['every']}" if s["every"] else s["cron"]
+        self.stdout.write(f"{'NAME':<40} {'DEFINITION':<24} {'WHEN':<30} {'ON':<4} LAST RUN")
+        for s in found:
+            last = s.last_run_at.isoformat() if s.last_run_at else "-"
             self.stdout.write(
-                f"{s['name']:<40} {s['definition']:<24} {when:<22} "
-                f"{'yes' if s['enabled'] else 'no':<4} {s['last_run_at'] or '-'}"
+                f"{s.name:<40} {s.definition_name:<24} {s.when:<30} "
+                f"{'yes' if s.enabled else 'no':<4} {last}"
             )
 
     def _delete(self, definition: str | None, name: str | None) -> None:
-        names = (
-            [name] if name else [t.name for t in list_schedules(definition)] if definition else []
-        )
-        if not names:
+        if name:
+            names = [name]
+        elif definition:
+            names = [s.name for s in list_schedules(definition)]
+        else:
             raise CommandError("Give the definition (deletes all its schedules) or --name")
-        deleted = [n for n in names if delete_schedule(n)]
-        if not deleted:
-            raise CommandError(f"No pipeline schedule found for {name or definition!r}")
-        for n in deleted:
-            self.stdout.write(self.style.SUCCESS(f"Deleted schedule {n}"))
+        if not names:
+            raise CommandError(f"No pipeline schedule found for {definition!r}")
+        for each in names:
+            try:
+                delete_schedule(each)
+            except ScheduleError as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(self.style.SUCCESS(f"Deleted schedule {each!r}"))
