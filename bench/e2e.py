@@ -249,7 +249,8 @@ def growth(port: int, args: argparse.Namespace, sink: Sink) -> dict:
         node_ms[position + 1] = round(
             sum(e.duration_ms or 0 for e in run.stage_executions.filter(status="succeeded")), 1
         )
-    print(f"growth: node time of alert 1: {node_ms[1]} ms, of alert {len(ids)}: {node_ms[len(ids)]} ms")
+    last = len(ids)
+    print(f"growth: node time of alert 1: {node_ms[1]} ms, of alert {last}: {node_ms[last]} ms")
     return node_ms
 
 
