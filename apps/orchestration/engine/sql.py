@@ -266,19 +266,43 @@ def _insert_execution_sql(vendor: str) -> str:
     )
 
 
-def insert_execution(execution: StageExecution) -> bool:
+@functools.cache
+def _insert_execution_starting_run_sql() -> str:
+    run = PipelineRun
+    return (
+        f"WITH ins AS ({_insert_execution_sql('postgresql')}), "  # noqa: S608
+        f"started AS (UPDATE {_q(run._meta.db_table)} SET {_column(run, 'status')} = %s, "
+        f"{_column(run, 'started_at')} = %s, {_column(run, 'updated_at')} = %s "
+        f"WHERE {_column(run, 'id')} = %s AND {_column(run, 'status')} = %s "
+        "AND EXISTS (SELECT 1 FROM ins)) SELECT id FROM ins"
+    )
+
+
+def starts_run_inline() -> bool:
+    """Whether ``insert_execution(start_run=True)`` also marks the run running."""
+    return connection.vendor == "postgresql"
+
+
+def insert_execution(execution: StageExecution, *, start_run: bool = False) -> bool:
     """INSERT unless the idempotency key exists; sets ``execution.pk`` when it inserted.
 
     ``ON CONFLICT DO NOTHING`` instead of catching IntegrityError: no savepoint, and an
-    outer transaction is never broken by a duplicate.
+    outer transaction is never broken by a duplicate. ``start_run``: the run is pending (its
+    entry node): mark it running in the same statement on PostgreSQL.
     """
     execution.created_at = execution.started_at
     params = []
     for field in _EXECUTION_INSERT_FIELDS:
         attname = StageExecution._meta.get_field(field).attname
         params.append(_prep(StageExecution, field, getattr(execution, attname)))
+    if start_run and connection.vendor == "postgresql":
+        started = _prep(PipelineRun, "started_at", execution.started_at)
+        sql = _insert_execution_starting_run_sql()
+        params += ["running", started, started, execution.run_id, "pending"]
+    else:
+        sql = _insert_execution_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(_insert_execution_sql(connection.vendor), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False

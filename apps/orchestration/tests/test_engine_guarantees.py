@@ -304,3 +304,12 @@ def test_a_heartbeat_keeps_a_slow_nodes_lease_past_its_length(test_node_types, s
     assert heartbeat.renewals - before >= 2
     assert execution(run, "slow").status == StageStatus.SUCCEEDED
     assert execution(run, "slow").starts == 1
+
+
+def test_claiming_the_entry_node_starts_the_run(test_node_types):
+    run = new_run([{"id": "a", "type": "sleep"}, {"id": "b", "type": "sleep"}])
+    assert PipelineRun.objects.get(pk=run.pk).status == RunStatus.PENDING
+    held = claim(run.run_id, "a", 1, runner("w1"))
+    stored = PipelineRun.objects.get(pk=run.pk)
+    assert stored.status == RunStatus.RUNNING
+    assert stored.started_at == execution(run, "a").started_at == held.execution.started_at
