@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format install migrate worker worker-all beat flower web up down bench clean
+.PHONY: demo test lint format install migrate static worker worker-all beat flower web up down bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
+
+## The admin's CSS/JS into var/static (hashed, gzipped); whitenoise serves them from there.
+static: $(STAMP)
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 ## Run a sample alert through the default pipeline in-process on SQLite; prints each node.
 demo: migrate
@@ -54,12 +58,12 @@ flower: $(STAMP)
 	$(BIN)/celery -A workers flower --conf=deploy/flowerconfig.py
 
 ## Web only, on 127.0.0.1:$PORT (from the environment or .env; default 8000).
-web: migrate
+web: migrate static
 	$(BIN)/gunicorn project.wsgi --config deploy/gunicorn.conf.py
 
 ## The local stack in the background: web, worker, beat and Flower from deploy/Procfile
 ## (only web when no CELERY_BROKER_URL is set). Ports: PORT, FLOWER_PORT. Stop: make down.
-up: migrate
+up: migrate static
 	$(BIN)/python deploy/stack.py up
 
 down:

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The definition editor's assets (jsoneditor: highlighting, JSON Schema validation), served
+    # from our own static files: the admin works offline, nothing is fetched from a CDN.
+    "django_json_widget",
     "axes",
     "apps.alerts",
     "apps.checkers",
@@ -65,6 +68,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware (whitenoise's rule): the admin's CSS and JS are served by
+    # every web process, compressed and cached, with no proxy needed (docs/operations.md).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -140,7 +146,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "var" / "static")
+# collectstatic writes content-hashed names plus gzip copies; whitenoise serves hashed files
+# with a year-long immutable cache header, so a new release never meets a stale stylesheet.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- Local stack (make up) ----------------------------------------------------------------------
 # Ports of the web process and Flower; deploy/stack.py hands them to honcho's processes.
