@@ -44,7 +44,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the operator's dashboard as its index (apps/monitoring).
+    "apps.monitoring.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "apps.intelligence",
     "apps.notify",
     "apps.orchestration",
+    "apps.monitoring.apps.MonitoringConfig",
 ]
 
 MIDDLEWARE = [
@@ -286,8 +288,22 @@ PIPELINE_EMBEDDED_THREADS = env_int("PIPELINE_EMBEDDED_THREADS", 2, minimum=1)
 PIPELINE_CONTEXT_MAX_ALERTS = env_int("PIPELINE_CONTEXT_MAX_ALERTS", 50, minimum=1)
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
 
+# --- Monitoring (the monitor's own health: admin dashboard, /metrics) ---------------------------
+# /metrics answers a request with "Authorization: Bearer <METRICS_TOKEN>" (when set), or from
+# an address in METRICS_ALLOWED_ADDRESSES (addresses or CIDR networks; the TCP peer, so behind
+# a proxy list the proxy or use the token).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"])
+# Flower's address as operators reach it (the dashboard links to it); empty = no link.
+FLOWER_URL = env_str("FLOWER_URL")
+# Finished runs (and their node executions and delivery records) older than this many days
+# are deleted by the hourly orchestration.prune_runs task; 0 keeps them forever.
+RUN_RETENTION_DAYS = env_int("RUN_RETENTION_DAYS", 30, minimum=0)
+
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# "plain" (a line of text with trace_id/run_id) or "json" (one JSON object a line).
+LOG_FORMAT = env_choice("LOG_FORMAT", ("plain", "json"), "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -300,12 +316,13 @@ LOGGING = {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s "
             "[trace_id=%(trace_id)s run_id=%(run_id)s] %(message)s"
-        }
+        },
+        "json": {"()": "project.logformat.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["run_context", "redact_secrets"],
         }
     },
