@@ -117,9 +117,12 @@ class IncidentAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(alerts_n=Count("alerts"), severity_rank=SEVERITY_RANK, active=ACTIVE_FIRST)
-            .order_by("-active", "-severity_rank", "-created_at")
+            .annotate(alerts_n=Count("alerts"), severity_rank=SEVERITY_RANK)
         )
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # What needs an operator first: active incidents, most severe, newest.
+        return [ACTIVE_FIRST.desc(), SEVERITY_RANK.desc(), "-created_at"]
 
     @admin.display(description="Alerts", ordering="alerts_n")
     def alert_count(self, obj: Incident) -> int:

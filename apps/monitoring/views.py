@@ -9,7 +9,9 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST
+
+# The classic text format (names escaped to underscores): every Prometheus version reads it.
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from apps.monitoring.exposition import exposition
 
@@ -50,4 +52,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         if settings.METRICS_TOKEN:
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)

@@ -109,9 +109,8 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         status = getattr(obj, "last_status", None)
         if not status:
             return "–"
-        return format_html(
-            '<span class="status-{}">{}</span> {:%Y-%m-%d %H:%M}', status, status, obj.last_at
-        )
+        when = obj.last_at.strftime("%Y-%m-%d %H:%M") if obj.last_at else ""
+        return format_html('<span class="status-{}">{}</span> {}', status, status, when)
 
     @admin.action(description="Send a test message", permissions=["change"])
     def send_test_selected(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils.html import escape
 
-from apps.orchestration.graph import default_next, may_fall_through
+from apps.orchestration.graph import may_fall_through
 
 NODE_W, NODE_H = 180, 56
 GAP_X, GAP_Y = 90, 28
@@ -111,18 +111,29 @@ def edges(nodes: list[Any]) -> list[tuple[int, int, str]]:
             continue
         targets: list[tuple[Any, str]] = []
         config = node.get("config") if isinstance(node.get("config"), dict) else {}
+        following = _next(nodes, i)
         if node.get("type") == "condition":
             targets += [(config.get("then"), "then"), (config.get("else"), "else")]
             if may_fall_through(node):
-                targets.append((default_next(nodes, node["id"]), "skipped"))
+                targets.append((following, "skipped"))
         else:
-            targets.append((default_next(nodes, node["id"]), ""))
+            targets.append((following, ""))
         seen = set()
         for target, label in targets:
             if isinstance(target, str) and target in ids and (target, label) not in seen:
                 seen.add((target, label))
                 found.append((i, ids[target], label))
     return found
+
+
+def _next(nodes: list[Any], index: int) -> Any:
+    """``graph.default_next`` for a config that may be invalid (the node listed after may
+    not be an object or have no id)."""
+    node = nodes[index]
+    if "next" in node:
+        return node["next"]
+    after = nodes[index + 1] if index + 1 < len(nodes) else None
+    return after.get("id") if isinstance(after, dict) else None
 
 
 def layout(config: Any, errors: list[str] | None = None) -> tuple[list[DrawnNode], list]:

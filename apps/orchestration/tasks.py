@@ -66,6 +66,14 @@ def recover_stalled_runs() -> int:
     return recovered
 
 
+@shared_task(name="orchestration.prune_runs", ignore_result=True)
+def prune_runs() -> int:
+    """Delete finished runs older than RUN_RETENTION_DAYS (hourly, from beat)."""
+    from apps.orchestration.retention import prune_runs as prune
+
+    return prune()
+
+
 @shared_task(name="orchestration.run_scheduled_pipeline", ignore_result=True)
 def run_scheduled_pipeline(
     definition_name: str,
