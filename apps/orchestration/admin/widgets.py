@@ -50,5 +50,10 @@ class ConfigEditorWidget(JSONEditorWidget):
 
     def format_value(self, value: Any) -> str:
         if isinstance(value, str):
-            return value  # text that did not parse, shown back as typed
-        return json.dumps(value, indent=2)
+            # The form field hands over JSON text (one line); text that does not parse is
+            # shown back as typed.
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
