@@ -43,13 +43,16 @@ format: $(STAMP)
 ## (workers/app.py IO_QUEUES). `make worker` runs both in the foreground; `make worker-all`
 ## runs one prefork worker on every queue instead.
 IO_QUEUES := nodes.context,nodes.intelligence,nodes.notify
+# Where web and workers write their counters for /metrics (docs/operations.md, "Metrics").
+METRICS_DIR := $${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/var/metrics}
 worker: migrate
+	export PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR); \
 	$(BIN)/celery -A workers worker --loglevel=INFO --concurrency=2 -X $(IO_QUEUES) -n cpu@%h & \
 	$(BIN)/celery -A workers worker --loglevel=INFO --pool=threads --concurrency=16 -Q $(IO_QUEUES) -n io@%h; \
 	wait
 
 worker-all: migrate
-	$(BIN)/celery -A workers worker --loglevel=INFO --concurrency=2
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/celery -A workers worker --loglevel=INFO --concurrency=2
 
 beat: migrate
 	$(BIN)/celery -A workers beat --loglevel=INFO
@@ -59,7 +62,7 @@ flower: $(STAMP)
 
 ## Web only, on 127.0.0.1:$PORT (from the environment or .env; default 8000).
 web: migrate static
-	$(BIN)/gunicorn project.wsgi --config deploy/gunicorn.conf.py
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/gunicorn project.wsgi --config deploy/gunicorn.conf.py
 
 ## The local stack in the background: web, worker, beat and Flower from deploy/Procfile
 ## (only web when no CELERY_BROKER_URL is set). Ports: PORT, FLOWER_PORT. Stop: make down.

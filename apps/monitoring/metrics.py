@@ -32,6 +32,9 @@ def _process_identifier() -> str:
 if MULTIPROC_DIR:
     os.makedirs(MULTIPROC_DIR, exist_ok=True)
     values.ValueClass = values.MultiProcessValue(_process_identifier)
+elif "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    # Set but empty: the client would write its files into the working directory.
+    values.ValueClass = values.MutexValue
 
 # Our metrics only (not the client's process/platform collectors, which are per process and
 # meaningless summed over many).
