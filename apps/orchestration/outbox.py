@@ -108,11 +108,11 @@ class Relay:
 
 def _record_published(run_ids: list[str]) -> None:
     """Say the entry steps' messages exist, so recovery treats them as queued, not lost."""
-    from apps.orchestration.engine import sql
+    from apps.orchestration.engine import sql_start
 
     close_old_connections()
     try:
-        sql.record_entry_published(run_ids, settings.PIPELINE_MESSAGE_EXPIRY_SECONDS)
+        sql_start.record_entry_published(run_ids, settings.PIPELINE_MESSAGE_EXPIRY_SECONDS)
     except DatabaseError as exc:
         # Unrecorded, the runs look unpublished: recovery publishes them again once due and
         # the claim makes the duplicate harmless.
