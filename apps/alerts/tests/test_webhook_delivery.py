@@ -150,7 +150,16 @@ def test_with_a_broker_the_run_is_stored_pending_and_its_entry_node_is_queued(
     assert run.status == "pending"
     assert run.current_node == "ingest"
     client = redis.Redis.from_url(celery_on_test_redis.conf.broker_url)
+    # The answer does not wait for the broker: the process's outbox relay publishes the
+    # entry step right after, then records that its message exists.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if client.llen("nodes.ingest") == 1 and run.dispatch_expires_at is not None:
+            break
+        time.sleep(0.02)
     assert client.llen("nodes.ingest") == 1
+    assert run.dispatch_expires_at is not None and run.dispatch_count == 1
 
 
 @pytest.fixture

@@ -23,27 +23,9 @@ from apps.orchestration.engine.heartbeat import heartbeat
 from apps.orchestration.engine.runner import InlineRunner
 from apps.orchestration.models import PipelineRun, RunStatus, StageExecution, StageStatus
 from apps.orchestration.nodes import NodeResult
+from apps.orchestration.tests.helpers import new_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
-
-
-def new_run(nodes: list[dict[str, Any]], **defaults: Any) -> PipelineRun:
-    """A stored run whose entry step is scheduled but not run (nobody drains the runner)."""
-    config: dict[str, Any] = {"version": "1.0", "nodes": nodes}
-    if defaults:
-        config["defaults"] = defaults
-    return engine.create_run(
-        config=config,
-        definition=None,
-        definition_name="guarantees",
-        definition_version=1,
-        payload={},
-        source="test",
-        trace_id=None,
-        environment="test",
-        incident_id=None,
-        runner=InlineRunner(),
-    )
 
 
 def execution(run: PipelineRun, node_id: str, attempt: int = 1) -> StageExecution:
