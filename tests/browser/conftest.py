@@ -17,15 +17,12 @@ from typing import Any
 
 import pytest
 import redis
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.support import worker
 from tests.support.services import redis_url
 from tests.support.sink import CountingSink
 from tests.support.web import ROOT, WebServer, gunicorn
-
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
-# plain synchronous code, which Django would otherwise refuse inside a running loop.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,6 +55,37 @@ def browser_type_launch_args() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def browser_context_args() -> dict[str, Any]:
     return {"viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture(scope="module")
+def _orm_beside_playwright(stack: WebServer) -> Iterator[None]:
+    """Playwright's sync API runs an event loop in this thread; the tests' own ORM calls (and
+    the database flush between them) are still plain synchronous code, which Django refuses
+    inside a running loop unless told. Only while this module's browser runs, and after its
+    servers started: no other process inherits it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="module")
+def browser(
+    _orm_beside_playwright: None, browser_type_launch_args: dict[str, Any]
+) -> Iterator[Browser]:
+    """One chromium for the module. pytest-playwright's own browser lives for the whole
+    session, and so would its event loop, in the thread every later test uses: this one
+    stops with the module."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(**browser_type_launch_args)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[Page]:
+    context = browser.new_context(**browser_context_args)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture(scope="session")
