@@ -19,7 +19,8 @@ def runs_url(**filters: str) -> str:
 
 def context() -> dict[str, Any]:
     runs = figures.run_figures()
-    since = runs.since.strftime("%Y-%m-%d %H:%M:%S")
+    # With its offset: the admin would take a naive time as local (and warn).
+    since = runs.since.isoformat(sep=" ", timespec="seconds")
     status_links = [
         (status, count, runs_url(status__exact=status, created_at__gte=since))
         for status, count in runs.by_status.items()
