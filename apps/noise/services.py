@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 
-from apps.alerts.models import Alert, Incident
+from apps.alerts.models import Alert
 from apps.noise import clock, silences
 from apps.noise import decide as rules
 from apps.noise.config import NoiseSettings
@@ -115,12 +115,12 @@ def decide_for_ingest(
     mine = [t for t in processed.alerts if t.incident_id == incident_id]
     changes = _with_silences(mine, changes, now)
     state_row = _locked_state(incident_id)
-    incident = Incident.objects.filter(pk=incident_id).values("status", "severity").get()
+    incident = state_row.incident  # read with the lock (the ingest holds the incident's)
     state = snapshot(state_row)
     decision = rules.on_delivery(
         state,
         [changes[t.alert_id] for t in mine],
-        rules.IncidentView(incident["status"], incident["severity"]),
+        rules.IncidentView(incident.status, incident.severity),
         run.settings,
         now,
     )
@@ -175,8 +175,10 @@ def _with_silences(
 def _locked_state(incident_id: int) -> NoiseState:
     """The incident's state row, locked; created on first use (a concurrent creator wins and
     we lock theirs)."""
+    # The incident comes with it in the same query; only the state row is locked here.
+    locked = NoiseState.objects.select_for_update(of=("self",)).select_related("incident")
     for _attempt in range(3):
-        row = NoiseState.objects.select_for_update().filter(pk=incident_id).first()
+        row = locked.filter(pk=incident_id).first()
         if row is not None:
             return row
         try:
@@ -184,7 +186,7 @@ def _locked_state(incident_id: int) -> NoiseState:
                 NoiseState.objects.create(incident_id=incident_id)
         except IntegrityError:
             continue
-    return NoiseState.objects.select_for_update().get(pk=incident_id)
+    return locked.get(pk=incident_id)
 
 
 def _parse(value: Any) -> datetime | None:
