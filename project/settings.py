@@ -236,6 +236,9 @@ PIPELINE_EMBEDDED_EXECUTION = env_choice(
     "PIPELINE_EMBEDDED_EXECUTION", ("background", "inline"), "background"
 )
 PIPELINE_EMBEDDED_THREADS = env_int("PIPELINE_EMBEDDED_THREADS", 2, minimum=1)
+# Alerts of an incident carried into a run's context, AI prompt and notifications (the most
+# recent ones; the rest are counted): a run's work must not grow with its incident.
+PIPELINE_CONTEXT_MAX_ALERTS = env_int("PIPELINE_CONTEXT_MAX_ALERTS", 50, minimum=1)
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
 
 # --- Logging ------------------------------------------------------------------------------------

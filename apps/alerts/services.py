@@ -11,7 +11,9 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from apps.alerts.drivers import (
@@ -278,12 +280,25 @@ def incident_summary(incident_id: int) -> dict[str, Any] | None:
 
     The shape other nodes rely on: ``id, title, status, severity, description, source,
     created_at`` (ISO) and ``alerts`` (``name, fingerprint, status, severity, description,
-    labels, annotations, started_at``).
+    labels, annotations, started_at``), plus ``alert_count``, ``alert_counts`` (by status)
+    and ``alerts_omitted``. ``alerts`` holds at most ``PIPELINE_CONTEXT_MAX_ALERTS`` alerts
+    (the most recently received, oldest first): an incident of thousands of alerts must not
+    make every run's work, prompt and message grow with it.
     """
     incident = Incident.objects.filter(pk=incident_id).first()
     if incident is None:
         return None
-    alerts = incident.alerts.order_by("received_at", "id")
+    limit = settings.PIPELINE_CONTEXT_MAX_ALERTS
+    recent = list(incident.alerts.order_by("-received_at", "-id")[:limit])
+    recent.reverse()
+    if len(recent) < limit:
+        counts: dict[str, int] = {}
+        for a in recent:
+            counts[a.status] = counts.get(a.status, 0) + 1
+    else:
+        rows = incident.alerts.values("status").annotate(n=Count("id")).order_by()
+        counts = {row["status"]: row["n"] for row in rows}
+    total = sum(counts.values())
     return {
         "id": incident.pk,
         "title": incident.title,
@@ -292,6 +307,9 @@ def incident_summary(incident_id: int) -> dict[str, Any] | None:
         "description": incident.description,
         "source": incident.source,
         "created_at": incident.created_at.isoformat(),
+        "alert_count": total,
+        "alert_counts": counts,
+        "alerts_omitted": max(0, total - len(recent)),
         "alerts": [
             {
                 "name": a.name,
@@ -303,6 +321,6 @@ def incident_summary(incident_id: int) -> dict[str, Any] | None:
                 "annotations": a.annotations,
                 "started_at": a.started_at.isoformat() if a.started_at else None,
             }
-            for a in alerts
+            for a in recent
         ],
     }

@@ -13,6 +13,7 @@ from typing import Any
 import psutil
 
 from apps.checkers.checkers.units import gib
+from apps.checkers.cpu_sampler import sampler
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,8 @@ DEFAULT_INCLUDE = ["cpu", "memory", "disk"]
 
 
 def _cpu(_: dict[str, Any]) -> dict[str, Any]:
-    per_cpu = psutil.cpu_percent(interval=0.1, percpu=True)
+    # Over the last second or so, from the sampler's readings: the node does not sleep.
+    per_cpu = sampler.per_cpu(window=1.0)
     return {
         "percent": round(sum(per_cpu) / len(per_cpu), 1),
         "per_cpu": per_cpu,

@@ -95,8 +95,11 @@ def _incident_facts(incident: dict[str, Any]) -> dict[str, Any]:
         {k: _clip(v) for k, v in alert.items() if k != "fingerprint"}
         for alert in alerts[:MAX_ALERTS]
     ]
-    if len(alerts) > MAX_ALERTS:
-        facts["alerts_omitted"] = len(alerts) - MAX_ALERTS
+    # The summary itself may already hold only the most recent alerts of a large incident.
+    total = incident.get("alert_count") if isinstance(incident.get("alert_count"), int) else 0
+    omitted = max(total, len(alerts)) - len(facts["alerts"])
+    if omitted > 0:
+        facts["alerts_omitted"] = omitted
     return facts
 
 

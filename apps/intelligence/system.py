@@ -8,6 +8,7 @@ from typing import Any
 
 import psutil
 
+from apps.checkers.cpu_sampler import sampler
 from apps.intelligence.context import AnalysisContext
 
 
@@ -39,7 +40,8 @@ def collect_system(disk_paths: list[str], cpu_interval: float = 0.2) -> dict[str
             continue
         disks[path] = {"percent": usage.percent, "free_gb": round(usage.free / 1024**3, 2)}
     return {
-        "cpu": {"percent": psutil.cpu_percent(interval=cpu_interval), "count": psutil.cpu_count()},
+        # Over about ``cpu_interval`` seconds up to now, without sleeping (see cpu_sampler).
+        "cpu": {"percent": sampler.percent(window=cpu_interval), "count": psutil.cpu_count()},
         "memory": {"percent": memory.percent, "available_gb": round(memory.available / 1024**3, 2)},
         "swap": {"percent": swap.percent},
         "disk": disks,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from apps.orchestration import engine
 from apps.orchestration.dispatch import runner_for_start
 from apps.orchestration.engine.runner import InlineRunner, Runner
+from apps.orchestration.engine.sql import Companion
 from apps.orchestration.errors import DefinitionInvalidError
 from apps.orchestration.models import PipelineDefinition, PipelineRun
 from apps.orchestration.results import run_result
@@ -31,6 +33,9 @@ class DefinitionBasedOrchestrator:
         self.definition = definition
         self.config = definition.config
         self.defaults = definition.get_defaults()
+        # The config as stored in every run, serialized once per orchestrator (intake caches
+        # orchestrators per definition version).
+        self._config_json: str | None = None
 
     def validate(self) -> list[str]:
         """Every problem with the definition as a message (empty when it can run)."""
@@ -58,14 +63,22 @@ class DefinitionBasedOrchestrator:
         trace_id: str | None = None,
         environment: str = "production",
         incident_id: int | None = None,
+        *,
+        payload_json: str | None = None,
+        companion: Companion | None = None,
+        runner: Runner | None = None,
     ) -> PipelineRun:
         """Store the run and hand its entry node to the workers after the commit.
 
         With no broker configured (the embedded default) this process's own threads run it
         after the commit (``PIPELINE_EMBEDDED_EXECUTION=inline``: before this returns).
+        ``payload_json`` is ``payload`` as JSON text already (a request body as received);
+        ``companion`` a row stored with the run or not at all (a webhook's dedup record).
         """
-        runner = runner_for_start()
-        run = self._create(payload, source, trace_id, environment, incident_id, runner)
+        runner = runner or runner_for_start()
+        run = self._create(
+            payload, source, trace_id, environment, incident_id, runner, payload_json, companion
+        )
         if isinstance(runner, InlineRunner):
             drain(runner)
             run.refresh_from_db()
@@ -79,10 +92,14 @@ class DefinitionBasedOrchestrator:
         environment: str,
         incident_id: int | None,
         runner: Runner,
+        payload_json: str | None = None,
+        companion: Companion | None = None,
     ) -> PipelineRun:
         errors = self.validate()
         if errors:
             raise DefinitionInvalidError(errors)
+        if self._config_json is None:
+            self._config_json = json.dumps(self.config)
         return engine.create_run(
             config=self.config,
             definition=self.definition,
@@ -94,6 +111,9 @@ class DefinitionBasedOrchestrator:
             environment=environment,
             incident_id=incident_id,
             runner=runner,
+            config_json=self._config_json,
+            payload_json=payload_json,
+            companion=companion,
         )
 
 

@@ -57,7 +57,9 @@ def recover_stalled_runs() -> int:
     """Re-publish runs whose current node made no progress past its deadline."""
     if not broker_configured():
         return 0
-    return len(engine.recover_stalled_runs(CeleryRunner()))
+    # A step it cannot publish (the broker is away) is recorded as unpublished and tried
+    # again next time, not taken for a queued message.
+    return len(engine.recover_stalled_runs(CeleryRunner(tolerate_broker_errors=True)))
 
 
 @shared_task(name="orchestration.run_scheduled_pipeline", ignore_result=True)

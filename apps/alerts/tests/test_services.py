@@ -255,6 +255,9 @@ def test_incident_summary_has_the_shape_other_nodes_read() -> None:
         "source",
         "created_at",
         "alerts",
+        "alert_count",
+        "alert_counts",
+        "alerts_omitted",
     }
     assert summary["source"] == "alertmanager"
     assert len(summary["alerts"]) == 2
@@ -273,3 +276,25 @@ def test_incident_summary_has_the_shape_other_nodes_read() -> None:
 
 def test_incident_summary_of_a_missing_incident_is_none() -> None:
     assert incident_summary(999_999) is None
+
+
+def test_an_incident_summary_carries_a_bounded_number_of_alerts(settings):
+    from apps.alerts.models import Alert, Incident
+    from apps.alerts.services import incident_summary
+
+    settings.PIPELINE_CONTEXT_MAX_ALERTS = 5
+    incident = Incident.objects.create(title="storm", source="generic", group_key="g")
+    for i in range(12):
+        Alert.objects.create(
+            incident=incident,
+            source="generic",
+            fingerprint=f"fp-{i}",
+            name=f"alert {i}",
+            status="resolved" if i % 4 == 0 else "firing",
+            severity="warning",
+        )
+    summary = incident_summary(incident.pk)
+    assert [a["name"] for a in summary["alerts"]] == [f"alert {i}" for i in range(7, 12)]
+    assert summary["alert_count"] == 12
+    assert summary["alerts_omitted"] == 7
+    assert summary["alert_counts"] == {"firing": 9, "resolved": 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -140,17 +141,27 @@ def broker_down(settings):
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_with_the_broker_down_the_run_is_stored_and_the_answer_is_503_with_its_id(
+def test_with_the_broker_down_the_run_is_stored_answered_202_and_left_to_recovery(
     broker_down, ingest_only
 ) -> None:
+    from apps.orchestration.outbox import relay
+
+    deferred = relay().deferred
     response = post("/alerts/webhook/generic/", ALERT)
 
-    assert response.status_code == 503
-    assert response["Retry-After"]
+    # The request never touches the broker: the run is stored and the answer is the usual one.
+    assert response.status_code == 202
     body = response.json()
-    assert "broker unavailable" in body["error"]
     run = PipelineRun.objects.get(run_id=body["run_id"])
-    assert run.status == "pending"  # the recovery task publishes it once Redis is back
+    assert run.status == "pending"
+    # The relay could not publish it, and the run says so: recovery publishes it once Redis
+    # is back (not taking it for a message queued behind others).
+    deadline = time.monotonic() + 10
+    while relay().deferred == deferred and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert relay().deferred == deferred + 1
+    run.refresh_from_db()
+    assert run.dispatch_expires_at is None and run.dispatch_count == 0
     # The sender's retry is the same delivery: it gets the stored run, not a second one.
     retry = post("/alerts/webhook/generic/", ALERT)
     assert retry.json()["run_id"] == body["run_id"]

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.alerts.models import WebhookDelivery
 from apps.alerts.webhooks.idempotency import DedupKey, find_recent
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
-from apps.orchestration.dispatch import BROKER_ERRORS, runs_inline
-from apps.orchestration.models import PipelineDefinition, PipelineRun
+from apps.orchestration.dispatch import broker_configured, runs_inline
+from apps.orchestration.engine.sql import Companion
+from apps.orchestration.models import PipelineDefinition
+from apps.orchestration.outbox import OutboxRunner
 
 logger = logging.getLogger(__name__)
 
@@ -29,36 +32,35 @@ class Started:
     replayed: bool = False
 
 
-class PublishFailedError(Exception):
-    """The run is stored but its first node could not be published (the broker is down).
-
-    Nothing is lost: the recovery task publishes runs whose node deadline passed.
-    """
-
-    def __init__(self, run: PipelineRun, cause: Exception) -> None:
-        super().__init__(f"run {run.run_id} stored, publish failed: {cause}")
-        self.run_id = run.run_id
-        self.trace_id = run.trace_id
-
-
 class ClaimContendedError(Exception):
     """Identical deliveries kept colliding without a winner becoming visible."""
 
 
 def start_run(
-    definition: PipelineDefinition, *, payload: Any, source: str, key: DedupKey | None
+    definition: PipelineDefinition,
+    *,
+    payload: Any,
+    source: str,
+    key: DedupKey | None,
+    payload_json: str | None = None,
 ) -> Started:
-    """Store a run for this delivery (or find the earlier one with the same key) and enqueue it.
+    """Store a run for this delivery (or find the earlier one with the same key) and hand its
+    entry node on.
 
-    Raises ``PublishFailedError`` (run stored, broker down), ``ClaimContendedError``,
-    ``DefinitionInvalidError`` and the database's ``OperationalError``/``InterfaceError``.
+    With a broker the run and its dedup record are one INSERT statement and the entry step is
+    published by this process's outbox relay after the answer (see
+    ``apps.orchestration.outbox``): the request never waits for, or fails on, the broker.
+    ``payload_json`` is the payload as the request's JSON text, stored as it is.
+
+    Raises ``ClaimContendedError``, ``DefinitionInvalidError`` and the database's
+    ``OperationalError``/``InterfaceError``.
     """
     orchestrator = orchestrator_for(definition)
     if key is None:
-        return _start(orchestrator, payload, source, None)
+        return _start(orchestrator, payload, source, None, payload_json)
     for _ in range(_MAX_CLAIM_ATTEMPTS):
         try:
-            return _start(orchestrator, payload, source, key)
+            return _start(orchestrator, payload, source, key, payload_json)
         except IntegrityError:
             # The key is taken: a repeat (answer with its run), a concurrent identical delivery
             # that won (the same), or an expired record (deleted by find_recent; try again).
@@ -69,38 +71,41 @@ def start_run(
 
 
 def _start(
+    orchestrator: DefinitionBasedOrchestrator,
+    payload: Any,
+    source: str,
+    key: DedupKey | None,
+    payload_json: str | None,
+) -> Started:
+    if runs_inline():
+        return _start_inline(orchestrator, payload, source, key)
+    companion = None
+    if key is not None:
+        record = {"source": source, "dedup_key": key.key, "created_at": timezone.now()}
+        companion = Companion(WebhookDelivery, record, "run")
+    runner = OutboxRunner() if broker_configured() else None
+    # The run and its dedup record commit together or not at all: one statement on
+    # PostgreSQL (no transaction to open), one transaction elsewhere.
+    run = orchestrator.start(
+        payload=payload,
+        source=source,
+        payload_json=payload_json,
+        companion=companion,
+        runner=runner,
+    )
+    return Started(run.run_id, run.trace_id)
+
+
+def _start_inline(
     orchestrator: DefinitionBasedOrchestrator, payload: Any, source: str, key: DedupKey | None
 ) -> Started:
-    run: PipelineRun | None = None
-    # Normally start() only inserts a row (nodes run after the commit, on workers or this
-    # process's threads), and claiming the key after it saves a round trip per request: a
-    # duplicate's rolled-back insert is all a lost race costs. In the test-only inline mode
-    # the pipeline runs inside start(), so the key is claimed first.
-    claim_first = key is not None and runs_inline()
-    try:
-        # One transaction: the key and the run commit together or not at all; the entry node
-        # is published when it commits.
-        with transaction.atomic():
-            claim = (
-                WebhookDelivery.objects.create(source=source, dedup_key=key.key)
-                if claim_first and key
-                else None
-            )
-            run = orchestrator.start(payload=payload, source=source)
-            if claim is not None:
-                WebhookDelivery.objects.filter(pk=claim.pk).update(run=run)
-            elif key is not None:
-                WebhookDelivery.objects.create(source=source, dedup_key=key.key, run=run)
-    except BROKER_ERRORS as exc:
-        if run is None:
-            raise
-        logger.warning(
-            "run %s stored but not published: broker unavailable (%s)",
-            run.run_id,
-            exc,
-            extra={"run_id": run.run_id, "trace_id": run.trace_id},
-        )
-        raise PublishFailedError(run, exc) from exc
+    # The test-only inline mode runs the whole pipeline inside start(): the key is claimed
+    # first, so a concurrent duplicate waits on it instead of running the pipeline too.
+    with transaction.atomic():
+        claim = WebhookDelivery.objects.create(source=source, dedup_key=key.key) if key else None
+        run = orchestrator.start(payload=payload, source=source)
+        if claim is not None:
+            WebhookDelivery.objects.filter(pk=claim.pk).update(run=run)
     return Started(run.run_id, run.trace_id)
 
 

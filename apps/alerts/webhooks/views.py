@@ -4,7 +4,8 @@
 seed's ``POST /orchestration/pipeline/?definition=<name>``. Each answers
 ``202 {"status": "queued", "run_id", "trace_id", "status_url"}`` once the run is stored;
 its nodes run on the workers. Every refusal is a JSON ``{"error": ...}`` with a 4xx, and an
-unavailable database or broker is a 503 with ``Retry-After``: never a 500.
+unavailable database is a 503 with ``Retry-After`` (a broker outage costs nothing: the
+outbox relay publishes once it is back); never a 500.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from apps.alerts.drivers import (
 from apps.alerts.webhooks import idempotency, ratelimit
 from apps.alerts.webhooks.auth import AuthenticationError, Credential, authenticate
 from apps.alerts.webhooks.body import BodyError, check_declared_size, parse_json, read_body
-from apps.alerts.webhooks.intake import ClaimContendedError, PublishFailedError, start_run
+from apps.alerts.webhooks.intake import ClaimContendedError, start_run
 from apps.alerts.webhooks.responses import error, queued, unavailable
 from apps.noise.gate import change_gate
 from apps.orchestration.defaults import default_alert_definition
@@ -79,13 +80,6 @@ def _handle(request: HttpRequest, *, source: str | None, route: str, alerts: boo
         return _accept(request, source, route, alerts)
     except Refused as refused:
         return refused.response
-    except PublishFailedError as exc:
-        return unavailable(
-            "message broker unavailable: the run is stored and will be queued when it is back",
-            run_id=exc.run_id,
-            trace_id=exc.trace_id,
-            status_url=f"/orchestration/runs/{exc.run_id}/",
-        )
     except ClaimContendedError as exc:
         return unavailable(str(exc))
     except (OperationalError, InterfaceError) as exc:
@@ -131,7 +125,14 @@ def _accept(request: HttpRequest, source: str | None, route: str, alerts: bool) 
     if unchanged is not None:
         return unchanged
     try:
-        started = start_run(definition, payload=delivery.payload, source=delivery.source, key=key)
+        started = start_run(
+            definition,
+            payload=delivery.payload,
+            source=delivery.source,
+            key=key,
+            # The body as received is the payload's JSON: stored as it is, not dumped again.
+            payload_json=body.decode() if body.strip() else None,
+        )
     except DefinitionInvalidError as exc:
         raise Refused(
             error(f"pipeline definition invalid: {definition.name}", 422, errors=exc.errors)

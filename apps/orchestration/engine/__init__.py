@@ -24,11 +24,12 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from apps.orchestration.engine import sql
 from apps.orchestration.engine.claim import claim
 from apps.orchestration.engine.execute import execute, previous_results
 from apps.orchestration.engine.finish import finish
@@ -76,31 +77,65 @@ def create_run(
     environment: str,
     incident_id: int | None,
     runner: Runner,
+    config_json: str | None = None,
+    payload_json: str | None = None,
+    companion: sql.Companion | None = None,
 ) -> PipelineRun:
-    """Store a new run and schedule its entry node (published after the commit)."""
+    """Store a new run (and ``companion``, a row that must exist with it or not at all) and
+    schedule its entry node (published after the commit).
+
+    ``config_json``/``payload_json`` are the same data already serialized (a cached config,
+    a request body as received): on PostgreSQL they are stored as they are. There the run and
+    its companion are one INSERT statement; elsewhere one transaction.
+    """
     entry = config["nodes"][0]["id"]
-    # No savepoint when a caller's transaction is open (the webhook stores its dedup key in
-    # the same one): two round trips less on the hot path, and the caller rolls back whole.
-    with transaction.atomic(savepoint=False):
-        run = PipelineRun.objects.create(
-            trace_id=trace_id or str(uuid.uuid4()),
-            definition=definition if getattr(definition, "pk", None) else None,
-            definition_name=definition_name,
-            definition_version=definition_version,
-            config=config,
-            payload=payload,
-            source=source,
-            environment=environment,
-            incident_id=incident_id,
-            current_node=entry,
-            node_deadline=_db_now_plus(grace()),
-            dispatch_expires_at=_db_now_plus(message_expiry()),
-            dispatch_count=1,
-        )
-        # The worker judges a message's expiry by its own clock anyway; the row's copy (above)
-        # is the database's, which recovery compares against.
-        expires = timezone.now() + message_expiry()
-        runner.schedule(step_for(run.run_id, config, entry, 1, 0.0, expires))
+    values: dict[str, Any] = {
+        "run_id": str(uuid.uuid4()),
+        "trace_id": trace_id or str(uuid.uuid4()),
+        "definition_id": definition.pk if getattr(definition, "pk", None) else None,
+        "definition_name": definition_name,
+        "definition_version": definition_version,
+        "config": config,
+        "payload": payload,
+        "source": source,
+        "environment": environment,
+        "incident_id": incident_id,
+        "current_node": entry,
+        "dispatch_count": 1 if runner.records_dispatch() else 0,
+    }
+    published = runner.records_dispatch()
+    # The worker judges a message's expiry by its own clock anyway; the row's copy is the
+    # database's, which recovery compares against.
+    expires = timezone.now() + message_expiry()
+    step = step_for(values["run_id"], config, entry, 1, 0.0, expires)
+    if connection.vendor == "postgresql":
+        clocked = {
+            "node_deadline": sql.DbNow(grace().total_seconds()),
+            "dispatch_expires_at": sql.DbNow(message_expiry().total_seconds())
+            if published
+            else None,
+            "created_at": sql.DbNow(),
+            "updated_at": sql.DbNow(),
+        }
+        raw = {"config": config_json, "payload": payload_json}
+        raw = {k: sql.RawJson(v) for k, v in raw.items() if v is not None}
+        # One statement, committed by itself when no transaction is open (no BEGIN/COMMIT
+        # round trips); the step is published after it (on_commit runs at once then).
+        pk = sql.insert_run({**values, **clocked, **raw}, companion)
+        runner.schedule(step)
+        run = PipelineRun(pk=pk, **values)
+        run._state.adding = False
+        run.created_at = timezone.now()  # for callers' logging; the row holds the database's
+    else:
+        with transaction.atomic(savepoint=False):
+            run = PipelineRun.objects.create(
+                **values,
+                node_deadline=_db_now_plus(grace()),
+                dispatch_expires_at=_db_now_plus(message_expiry()) if published else None,
+            )
+            if companion is not None:
+                companion.model.objects.create(**companion.values, **{companion.run_field: run})
+            runner.schedule(step)
     logger.info(
         "run created for %s (entry node %s)",
         definition_name,

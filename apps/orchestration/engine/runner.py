@@ -51,6 +51,11 @@ class Runner:
         """
         return None
 
+    def records_dispatch(self) -> bool:
+        """Whether scheduling a step means its message exists once the transaction commits
+        (False: the runner records it later, once it has published it)."""
+        return True
+
     def max_countdown(self) -> float | None:
         """The longest delay a step may be handed on with; longer waits are kept in the
         database and published by recovery when due. None: no limit."""

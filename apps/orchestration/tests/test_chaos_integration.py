@@ -121,9 +121,9 @@ def test_kills_and_a_broker_restart_lose_no_run_and_deliver_each_run_once(tmp_pa
 
     runs = list(PipelineRun.objects.filter(definition_name="chaos"))
     logs = "\n".join(w.log()[-3000:] for w in workers)
-    # Every webhook was answered (202, or 503 while the broker was down) and stored a run.
-    assert set(statuses) <= {202, 503}, statuses
-    assert 503 in statuses  # the outage was real for the webhooks too
+    # Every webhook was answered 202 and stored a run, during the broker's outage too (the
+    # outbox relay publishes after the answer; what it could not, recovery did).
+    assert set(statuses) == {202}, statuses
     assert len(runs) == RUNS
     assert {r.status for r in runs} == {RunStatus.COMPLETED}, (
         [(r.run_id, r.status, r.error_message) for r in runs if r.status != "completed"],
@@ -145,8 +145,8 @@ def test_kills_and_a_broker_restart_lose_no_run_and_deliver_each_run_once(tmp_pa
         if r.created_at.timestamp() <= k < r.completed_at.timestamp()
     ]
     print(
-        f"\nchaos: {len(runs)} runs, {statuses.count(503)} answered 503 during the broker "
-        f"restart, {len(kills)} kills; wire sends {sum(sink.raw.values())} "
+        f"\nchaos: {len(runs)} runs, all answered 202 (broker restarted once), "
+        f"{len(kills)} kills; wire sends {sum(sink.raw.values())} "
         f"(resends {sum(sink.raw.values()) - RUNS}), effective duplicates "
         f"{sum(1 for r in runs if sink.effective(r.run_id) > 1)}, lost "
         f"{sum(1 for r in runs if sink.effective(r.run_id) == 0)}; slowest completion after "

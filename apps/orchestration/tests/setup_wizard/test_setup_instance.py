@@ -12,6 +12,7 @@ import tempfile
 from io import StringIO
 from unittest.mock import patch
 
+import pytest
 from django.core.management import call_command
 from django.test import TestCase
 
@@ -574,6 +575,8 @@ class SetupInstanceIntegrationTests(TestCase):
             "Y",  # confirm
         ],
     )
+    # The seed's query (tags__contains on a JSON field) needs PostgreSQL.
+    @pytest.mark.integration
     def test_full_pipeline_flow(self, _mock_input):
         out = StringIO()
         call_command("setup_instance", stdout=out)
@@ -601,6 +604,8 @@ class SetupInstanceIntegrationTests(TestCase):
             "Y",  # confirm
         ],
     )
+    # The seed's query (tags__contains on a JSON field) needs PostgreSQL.
+    @pytest.mark.integration
     def test_direct_preset_skips_checkers_and_intelligence(self, _mock_input):
         out = StringIO()
         call_command("setup_instance", stdout=out)

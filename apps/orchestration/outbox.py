@@ -1,0 +1,123 @@
+"""Publishing off the request path: a webhook stores its run and answers; a relay thread of
+the same process publishes the entry step moments later.
+
+The run row is the outbox. A webhook's run is stored with no message recorded for its entry
+step (``dispatch_expires_at`` empty); the request hands the step to this process's relay
+through memory and answers 202 without touching the broker. The relay publishes steps in
+batches and then records, in one statement per batch, that their messages exist. Whatever it
+could not publish — the broker is down, the queue in memory overflowed, the process died —
+stays recorded as unpublished, and the recovery sweep publishes it once its deadline passes
+(``PIPELINE_STALL_GRACE_SECONDS``). So a broker outage costs the webhook nothing: it keeps
+answering 202 with every alert stored, and the runs start when the broker is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection, transaction
+
+from apps.orchestration.celery_runner import BROKER_ERRORS, publish
+from apps.orchestration.engine.runner import Runner, Step
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 200
+_CAPACITY = 20_000
+
+
+@dataclass
+class OutboxRunner(Runner):
+    """Hands the step to this process's relay once the run is committed."""
+
+    def schedule(self, step: Step) -> None:
+        transaction.on_commit(lambda: relay().submit(step))
+
+    def records_dispatch(self) -> bool:
+        return False  # the relay records it once the message exists
+
+
+class Relay:
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Step] = queue.Queue(maxsize=_CAPACITY)
+        self._pid = 0
+        self._lock = threading.Lock()
+        self.published = 0
+        self.deferred = 0  # left to recovery (broker down, overflow)
+
+    def submit(self, step: Step) -> None:
+        self._ensure_thread()
+        try:
+            self._queue.put_nowait(step)
+        except queue.Full:
+            # Nothing is lost: the run is stored as unpublished and recovery publishes it.
+            self.deferred += 1
+            logger.warning("relay queue full; run %s is left to the recovery sweep", step.run_id)
+
+    def _ensure_thread(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():  # threads and queued steps do not survive fork
+                self._pid = os.getpid()
+                self._queue = queue.Queue(maxsize=_CAPACITY)
+                threading.Thread(target=self._loop, name="outbox-relay", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._publish(batch)
+            except Exception:
+                # Never let the relay die: what it did not record is recovery's to publish.
+                logger.exception("relay could not publish a batch of %s steps", len(batch))
+            if self._queue.empty():
+                connection.close()  # idle: hold no database connection meanwhile
+
+    def _publish(self, batch: list[Step]) -> None:
+        done: list[str] = []
+        for position, step in enumerate(batch):
+            try:
+                publish(step)
+            except BROKER_ERRORS as exc:
+                self.deferred += len(batch) - position
+                logger.warning(
+                    "broker unavailable (%s): %s run(s) left to the recovery sweep",
+                    exc,
+                    len(batch) - position,
+                )
+                break
+            done.append(step.run_id)
+        self.published += len(done)
+        if done:
+            _record_published(done)
+
+
+def _record_published(run_ids: list[str]) -> None:
+    """Say the entry steps' messages exist, so recovery treats them as queued, not lost."""
+    from apps.orchestration.engine import sql
+
+    close_old_connections()
+    try:
+        sql.record_entry_published(run_ids, settings.PIPELINE_MESSAGE_EXPIRY_SECONDS)
+    except DatabaseError as exc:
+        # Unrecorded, the runs look unpublished: recovery publishes them again once due and
+        # the claim makes the duplicate harmless.
+        logger.warning("could not record %s published step(s): %s", len(run_ids), exc)
+
+
+_relay = Relay()
+
+
+def relay() -> Relay:
+    return _relay
