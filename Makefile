@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format install migrate worker beat flower web up down bench clean
+.PHONY: demo test lint format install migrate worker worker-all beat flower web up down bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## The production layout: prefork for nodes that compute, a thread pool for nodes that wait
+## (workers/app.py IO_QUEUES). `make worker` runs both in the foreground; `make worker-all`
+## runs one prefork worker on every queue instead.
+IO_QUEUES := nodes.context,nodes.intelligence,nodes.notify
 worker: migrate
+	$(BIN)/celery -A workers worker --loglevel=INFO --concurrency=2 -X $(IO_QUEUES) -n cpu@%h & \
+	$(BIN)/celery -A workers worker --loglevel=INFO --pool=threads --concurrency=16 -Q $(IO_QUEUES) -n io@%h; \
+	wait
+
+worker-all: migrate
 	$(BIN)/celery -A workers worker --loglevel=INFO --concurrency=2
 
 beat: migrate

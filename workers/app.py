@@ -22,6 +22,11 @@ NODE_TYPES_WITH_QUEUES = ("ingest", "context", "intelligence", "transform", "con
 # Node types added by operators (PIPELINE_EXTRA_NODE_HANDLERS) share one queue.
 EXTRA_NODES_QUEUE = NODE_QUEUE_PREFIX + "default"
 MAINTENANCE_QUEUE = "maintenance"
+# Node types that mostly wait (HTTP to AI providers and channels, SMTP, probes): in the
+# production layout a thread-pool worker consumes their queues, so a slow call holds a thread,
+# not a process. Everything else runs on a prefork worker (docs/operations.md).
+IO_NODE_TYPES = ("context", "intelligence", "notify")
+IO_QUEUES = tuple(NODE_QUEUE_PREFIX + t for t in IO_NODE_TYPES)
 
 app = Celery("alertpipes")
 app.config_from_object("django.conf:settings", namespace="CELERY")

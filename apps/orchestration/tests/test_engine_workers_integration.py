@@ -181,3 +181,18 @@ def test_the_engine_imports_no_runner_and_no_task_module():
                 assert not any(
                     name == banned or name.startswith(banned + ".") for banned in OUTSIDE_THE_ENGINE
                 ), f"{module.name} imports {name}"
+
+
+def test_nodes_run_on_a_thread_pool_worker_as_on_prefork(engine_env, tmp_path):
+    pipeline = definition(
+        "threads",
+        [{"id": "a", "type": "count", "config": {"seconds": 0.3}}, {"id": "b", "type": "count"}],
+    )
+    with celery_worker(tmp_path, pool="threads", concurrency=8):
+        runs = [DefinitionBasedOrchestrator(pipeline).start(source="test") for _ in range(8)]
+        runs = [wait_for_run(r.run_id, timeout=60) for r in runs]
+    assert {r.status for r in runs} == {RunStatus.COMPLETED}
+    for run in runs:
+        assert [executions(run.run_id, n) for n in ("a", "b")] == [1, 1]
+    rows = StageExecution.objects.filter(run__in=runs)
+    assert len({r.task_id for r in rows}) == 16
