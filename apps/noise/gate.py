@@ -5,8 +5,10 @@ run. A delivery is *unchanged* when every alert in it is stored with the same st
 firing, the same severity, in an open or acknowledged incident), and the last delivery the
 gate passed on for it said the same (``GateMemory``: a delivery passed but not yet ingested
 must not make the old state look current). Then the gate answers
-``200 {"status": "unchanged", ...}`` after one short transaction: the alerts' ``last_seen_at``
-and ``seen_count``, and the decision (consecutive repeats are one row with a count).
+``200 {"status": "unchanged", ...}`` after one write: the alerts' ``last_seen_at`` and
+``seen_count``, and the decision (consecutive repeats are one row with a count). On
+PostgreSQL that is two statements in all (``gate_sql``); a delivery that goes on to a run
+pays one (the lookup, which also records it in the memory).
 
 Everything else (a new alert, a status change, a severity change, an acknowledgement, an
 alert whose incident is closed, a repeat inside the dedup window that the normal path answers
@@ -23,8 +25,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.utils import timezone
 
@@ -32,7 +35,7 @@ from apps.alerts.drivers import AlertStatus, NormalizedAlert
 from apps.alerts.models import Alert, Incident, WebhookDelivery
 from apps.alerts.services import stored_fingerprint
 from apps.alerts.webhooks.idempotency import DedupKey
-from apps.noise import clock
+from apps.noise import clock, gate_sql
 from apps.noise.config import NoiseSettings
 from apps.noise.decide import UNCHANGED, severity_rank
 from apps.noise.models import GateMemory, NoiseDecision
@@ -64,25 +67,28 @@ def change_gate(
         if wanted.setdefault(fingerprint, state_of(alert)) != state_of(alert):
             wanted[fingerprint] = "contradictory"  # one delivery, two states: let ingest sort it
     now = clock.now()
-    if NoiseSettings.from_config(config).on_unchanged != "skip":
-        _remember(source, wanted, now)
-        return None
-    rows = _stored(source, list(wanted))
-    if not _unchanged(rows, wanted):
-        _remember(source, wanted, now)
-        return None
-    if key is not None and _inside_dedup_window(key):
+    skip = NoiseSettings.from_config(config).on_unchanged == "skip"
+    # The dedup records live on the real clock (apps/alerts/webhooks/idempotency.py).
+    horizon = timezone.now() - timedelta(seconds=key.ttl_seconds) if key else None
+    if connection.vendor == "postgresql":
+        # One statement reads the stored alerts and the memory and writes the memory.
+        rows, replay = gate_sql.lookup(source, wanted, now, key.key if key else None, horizon)
+        if not skip or not _unchanged(rows, wanted):
+            return None
+    else:
+        rows = _stored(source, list(wanted)) if skip else []
+        if not skip or not _unchanged(rows, wanted):
+            _remember(source, wanted, now)
+            return None
+        replay = key is not None and _inside_dedup_window(key.key, horizon)
+    if replay:
         return None  # a repeat the normal path answers with the earlier run
     primary = _primary(rows)
     reason = (
         f"unchanged: {len(wanted)} alert(s) re-sent with the same status and severity; "
         "no run started (on_unchanged: skip)"
     )
-    with transaction.atomic():
-        Alert.objects.filter(pk__in=[r["pk"] for r in rows]).update(
-            last_seen_at=now, seen_count=F("seen_count") + 1
-        )
-        _record(definition, source, primary, wanted, key, reason, now)
+    _record(definition, source, primary, rows, wanted, key, reason, now)
     incident_ids = list(dict.fromkeys(r["incident_id"] for r in rows if r["incident_id"]))
     return JsonResponse(
         {
@@ -141,10 +147,8 @@ def _unchanged(rows: list[dict[str, Any]], wanted: dict[str, str]) -> bool:
     return True
 
 
-def _inside_dedup_window(key: DedupKey) -> bool:
-    # The dedup records live on the real clock (apps/alerts/webhooks/idempotency.py).
-    horizon = timezone.now() - timedelta(seconds=key.ttl_seconds)
-    return WebhookDelivery.objects.filter(dedup_key=key.key, created_at__gt=horizon).exists()
+def _inside_dedup_window(key: str, horizon: datetime | None) -> bool:
+    return WebhookDelivery.objects.filter(dedup_key=key, created_at__gt=horizon).exists()
 
 
 def _primary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -171,26 +175,44 @@ def _record(
     definition: Any,
     source: str,
     primary: dict[str, Any],
+    rows: list[dict[str, Any]],
     wanted: dict[str, str],
     key: DedupKey | None,
     reason: str,
     now: datetime,
 ) -> None:
-    """One more repeat on the incident's latest decision when it is this same unchanged
-    delivery (one UPDATE), else a new decision row."""
+    """Count the repeat on the alerts and on this delivery's streak (see
+    ``gate_sql.count_repeat``), else start a new streak row."""
     digest = hashlib.sha256(
         json.dumps([source, sorted(wanted.items())], separators=(",", ":")).encode()
     ).hexdigest()[:32]
     incident_id = primary["incident_id"]
-    scope = (
-        NoiseDecision.objects.filter(incident_id=incident_id)
-        if incident_id
-        else NoiseDecision.objects.filter(incident__isnull=True, fingerprint=primary["fingerprint"])
-    )
-    latest = scope.order_by("-id").values("pk")[:1]
-    repeated = NoiseDecision.objects.filter(
-        pk=Subquery(latest), stage=NoiseDecision.Stage.GATE, kind=UNCHANGED, digest=digest
-    ).update(repeats=F("repeats") + 1, last_at=now)
+    alert_ids = [r["pk"] for r in rows]
+    if connection.vendor == "postgresql":
+        # One statement, one implicit transaction: the common case of a long streak.
+        repeated = gate_sql.count_repeat(
+            alert_ids, incident_id, primary["fingerprint"], digest, now
+        )
+    else:
+        with transaction.atomic():
+            Alert.objects.filter(pk__in=alert_ids).update(
+                last_seen_at=now, seen_count=F("seen_count") + 1
+            )
+            scope = (
+                NoiseDecision.objects.filter(incident_id=incident_id)
+                if incident_id
+                else NoiseDecision.objects.filter(
+                    incident__isnull=True, fingerprint=primary["fingerprint"]
+                )
+            )
+            gate = NoiseDecision.Stage.GATE
+            streak = scope.filter(stage=gate, digest=digest).order_by("-id").values("pk")[:1]
+            breaker = scope.exclude(stage=gate).order_by("-id").values("pk")[:1]
+            repeated = bool(
+                NoiseDecision.objects.filter(pk=Subquery(streak), kind=UNCHANGED)
+                .filter(pk__gt=Coalesce(Subquery(breaker), 0))
+                .update(repeats=F("repeats") + 1, last_at=now)
+            )
     if repeated:
         return
     NoiseDecision.objects.create(

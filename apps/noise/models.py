@@ -56,8 +56,9 @@ class NoiseDecision(models.Model):
     """One decision about notifying (or not), with its reason: the "why" log.
 
     ``stage`` says where it was taken: ``gate`` (the webhook, no run), ``ingest`` (a run's
-    ingest node) or ``sweep`` (beat's periodic work, which then starts the run). Consecutive
-    unchanged re-pushes of the same alerts are one row counting ``repeats``.
+    ingest node) or ``sweep`` (beat's periodic work, which then starts the run). Unchanged
+    re-pushes of the same alerts are one row counting ``repeats`` until the incident's next
+    other decision (a streak).
     """
 
     class Stage(models.TextChoices):
@@ -100,7 +101,21 @@ class NoiseDecision(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["incident", "id"])]
+        indexes = [
+            models.Index(fields=["incident", "id"]),
+            # The change gate's lookups: the streak to count a repeat on, and the latest
+            # decision that ends streaks (anything but the gate's).
+            models.Index(
+                fields=["incident", "digest", "id"],
+                condition=Q(stage="gate"),
+                name="noise_gate_streaks",
+            ),
+            models.Index(
+                fields=["incident", "id"],
+                condition=~Q(stage="gate"),
+                name="noise_streak_breakers",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["run_id", "stage"],

@@ -151,6 +151,7 @@ def _decision(d: NoiseDecision, run: dict[str, Any] | None) -> dict[str, Any]:
         "repeats": d.repeats,
         "last_at": d.last_at.isoformat() if d.repeats > 1 else None,
         "silence_id": d.silence_id,
+        "fingerprints": d.fingerprints,
         "details": d.details,
         "run": run,
     }
@@ -233,8 +234,9 @@ def render(trace: dict[str, Any]) -> str:
         )
     if trace.get("events_omitted"):
         lines.append(f"  ... {trace['events_omitted']} earlier events (--limit 0 shows all)")
+    several = len(trace.get("alerts") or []) > 1
     for event in trace.get("events") or []:
-        lines.extend(_render_event(event))
+        lines.extend(_render_event(event, several))
     return "\n".join(lines)
 
 
@@ -242,7 +244,7 @@ def _when(iso: str | None) -> str:
     return iso[:19].replace("T", " ") if iso else "-" * 19
 
 
-def _render_event(event: dict[str, Any]) -> list[str]:
+def _render_event(event: dict[str, Any], several: bool = False) -> list[str]:
     pad = " " * 21
     run = event.get("run")
     lines: list[str] = []
@@ -252,6 +254,10 @@ def _render_event(event: dict[str, Any]) -> list[str]:
     if event["stage"] == "gate":
         repeats = event["repeats"]
         times = f" ×{repeats} until {_when(event['last_at'])}" if repeats > 1 else ""
+        if several:  # which of the incident's alerts were re-sent
+            shown = event["fingerprints"][:3]
+            more = "…" if len(event["fingerprints"]) > 3 else ""
+            times += f" [{', '.join(shown)}{more}]"
         lines.append(
             f"{_when(event['at'])}  gate       {event['kind']}{times}: no run: {event['reason']}"
         )
