@@ -335,6 +335,9 @@ def on_reminder(
         state.next_reminder_at = None
         return None
     state.next_reminder_at = now + repeat
+    if incident.status == "acknowledged":
+        # Someone owns it (as PagerDuty stops escalating once acknowledged).
+        return Decision(REMINDER, reason="reminder held: the incident is acknowledged")
     if state.flapping_since is not None:
         return Decision(
             FLAPPING, reason=f"reminder held: flapping since {at(state.flapping_since)}"

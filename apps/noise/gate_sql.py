@@ -41,7 +41,11 @@ def lookup(
         WITH wanted(fingerprint, state) AS (SELECT * FROM unnest(%s::text[], %s::text[])),
         remember AS (
             INSERT INTO {_table(GateMemory)} (source, fingerprint, state, updated_at)
-            SELECT %s, fingerprint, state, %s FROM wanted ORDER BY fingerprint
+            SELECT %s, w.fingerprint, w.state, %s FROM wanted w
+            -- Only what differs: an unchanged delivery then writes (and locks) nothing here.
+            WHERE NOT EXISTS (SELECT 1 FROM {_table(GateMemory)} k WHERE k.source = %s
+                              AND k.fingerprint = w.fingerprint AND k.state = w.state)
+            ORDER BY w.fingerprint
             ON CONFLICT (source, fingerprint) DO UPDATE
                 SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
                 WHERE {_table(GateMemory)}.state IS DISTINCT FROM EXCLUDED.state
@@ -60,6 +64,7 @@ def lookup(
         [wanted[fp] for fp in fingerprints],
         source,
         now,
+        source,
         dedup_key,
         dedup_horizon,
         source,

@@ -186,6 +186,19 @@ def test_a_reminder_is_held_by_a_silence_or_by_flapping_and_stops_when_resolved(
     assert over.next_reminder_at is None
 
 
+def test_an_acknowledged_incident_is_not_reminded_until_unacknowledged() -> None:
+    due = START + timedelta(hours=4)
+    state = State(told=True, next_reminder_at=due)
+
+    held = decide.on_reminder(state, IncidentView("acknowledged", "critical"), None, DEFAULTS, due)
+    later = due + timedelta(hours=4)
+    resumed = decide.on_reminder(state, OPEN, None, DEFAULTS, later)
+
+    assert (held.kind, held.notify) == ("reminder", False)
+    assert held.reason == "reminder held: the incident is acknowledged"
+    assert (resumed.kind, resumed.notify) == ("reminder", True)
+
+
 def test_a_zero_repeat_interval_sends_no_reminders() -> None:
     state = State()
     decide.on_delivery(state, [fired()], OPEN, NoiseSettings(repeat_interval=timedelta(0)), START)
