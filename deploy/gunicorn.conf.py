@@ -15,3 +15,5 @@ from django.conf import settings  # noqa: E402 - needs DJANGO_SETTINGS_MODULE
 bind = [f"127.0.0.1:{settings.PORT}"]
 workers = 2
 accesslog = "-"
+# POST .../execute/ waits up to 60 s for a run (`wait`); the default 30 s would kill the worker.
+timeout = 75

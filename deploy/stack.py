@@ -6,9 +6,9 @@ background.
     python deploy/stack.py status
 
 Ports and the broker come from the Django settings, so ``.env`` applies: web on ``PORT``,
-Flower on ``FLOWER_PORT``. With ``CELERY_BROKER_URL`` set, web, worker, beat and Flower run
-against it (and the configured database). Without it (the embedded default) only web runs:
-every node executes in-process, on SQLite unless ``DATABASE_URL`` says otherwise.
+Flower on ``FLOWER_PORT``. With ``CELERY_BROKER_URL`` set, web, the two workers of the layout
+in docs/operations.md, beat and Flower run against it. Without it (the embedded default) only
+web runs: every node executes in-process, on SQLite unless ``DATABASE_URL`` says otherwise.
 
 honcho reads no env file here (``-e /dev/null``): each process loads ``.env`` itself through
 the settings, with one parser and the environment winning, instead of honcho's own parser
@@ -102,7 +102,9 @@ def up() -> int:
     if pid := running_pid():
         print(f"The stack is already running (honcho pid {pid}): make down first.")
         return 1
-    processes = ["web", "worker", "beat", "flower"] if settings.CELERY_BROKER_URL else ["web"]
+    processes = (
+        ["web", "worker", "worker_io", "beat", "flower"] if settings.CELERY_BROKER_URL else ["web"]
+    )
     ports = {"PORT": settings.PORT}
     if "flower" in processes:
         ports["FLOWER_PORT"] = settings.FLOWER_PORT

@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "apps.alerts",
     "apps.checkers",
@@ -146,7 +150,44 @@ FLOWER_PORT = env_int("FLOWER_PORT", 5555, minimum=1)
 
 # --- API and webhooks -------------------------------------------------------------------------
 API_AUTH_REQUIRED = env_bool("API_AUTH_REQUIRED", True)
+# Bootstrap keys (admin scope); keys made with `manage.py create_api_key` are stored hashed.
 API_KEYS = env_list("API_KEYS")
+# Deeper JSON is refused with 400: PostgreSQL's driver recurses per level when it stores it.
+API_MAX_JSON_DEPTH = env_int("API_MAX_JSON_DEPTH", 64, minimum=2)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.orchestration.api.auth.ApiKeyAuthentication",
+        # The admin's own calls: CSRF stays enforced for them.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.orchestration.api.auth.HasScope"],
+    "DEFAULT_PARSER_CLASSES": ["apps.orchestration.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "apps.orchestration.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "alertpipes API",
+    "DESCRIPTION": "Pipeline definitions, runs, notification channels, incidents and "
+    "schedules. Authenticate with `Authorization: Api-Key <key>`; see docs/api.md.",
+    "VERSION": "1.0.0",
+    # 3.1 schemas are JSON Schema 2020-12: the pipeline schema is embedded as it is published.
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "apps.orchestration.models.RunStatus",
+        "StageStatusEnum": "apps.orchestration.models.StageStatus",
+        "IncidentStatusEnum": "apps.alerts.models.Incident.Status",
+        "AlertStatusEnum": "apps.alerts.models.ALERT_STATUS_CHOICES",
+        "SeverityEnum": "apps.alerts.models.SEVERITY_CHOICES",
+    },
+}
 ALERTS_WEBHOOK_TOKEN = env_str("ALERTS_WEBHOOK_TOKEN")
 ALERTS_WEBHOOK_HMAC_SECRET = env_str("ALERTS_WEBHOOK_HMAC_SECRET")
 # A v1 signature's timestamp may be this far from now; it is remembered twice as long.

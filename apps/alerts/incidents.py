@@ -173,3 +173,42 @@ def close_incident(incident_id: int) -> Incident | None:
         incident.closed_at = timezone.now()
         incident.save()
         return incident
+
+
+class IncidentStateError(ValueError):
+    """The incident's status does not allow that change; the message says why."""
+
+
+def _transition(incident_id: int, allowed: tuple[str, ...], to: str, stamp: str) -> Incident | None:
+    with transaction.atomic():
+        incident = _locked(incident_id)
+        if incident is None:
+            return None
+        if incident.status == to:
+            return incident  # already there: repeating the request changes nothing
+        if incident.status not in allowed:
+            raise IncidentStateError(
+                f"Incident {incident_id} is {incident.status}; only "
+                f"{' or '.join(allowed)} incidents can become {to}"
+            )
+        incident.status = to
+        setattr(incident, stamp, timezone.now())
+        incident.save()
+        return incident
+
+
+def acknowledge_incident(incident_id: int) -> Incident | None:
+    """An operator takes an open incident; later alerts of its group still join it."""
+    return _transition(
+        incident_id, (Incident.Status.OPEN,), Incident.Status.ACKNOWLEDGED, "acknowledged_at"
+    )
+
+
+def resolve_incident(incident_id: int) -> Incident | None:
+    """An operator resolves an active incident; a refiring alert reopens it."""
+    return _transition(
+        incident_id,
+        (Incident.Status.OPEN, Incident.Status.ACKNOWLEDGED),
+        Incident.Status.RESOLVED,
+        "resolved_at",
+    )

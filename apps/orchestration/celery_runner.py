@@ -51,10 +51,10 @@ class CeleryRunner(Runner):
                 step.run_id,
                 exc,
             )
-            from apps.orchestration.engine import sql
+            from apps.orchestration.engine import sql_start
 
             # Otherwise recovery would take the lost message for one queued behind others.
-            sql.record_unpublished(step.run_id, step.node["id"], step.attempt)
+            sql_start.record_unpublished(step.run_id, step.node["id"], step.attempt)
 
     def backlog(self, step: Step) -> int | None:
         """Messages waiting in the step's queue (not those a worker already reserved)."""

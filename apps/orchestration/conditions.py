@@ -83,7 +83,7 @@ def validate(test: Any, where: str = "condition") -> list[str]:
     if not isinstance(test.get("path"), str) or not test.get("path"):
         errors.append(f"{where} needs a 'path' string")
     op = test.get("op", "eq")
-    if op not in OPERATORS:
+    if not isinstance(op, str) or op not in OPERATORS:
         errors.append(f"{where} has unknown op {op!r}. Available: {sorted(OPERATORS)}")
     elif op in {"in", "not_in"} and not isinstance(test.get("value"), list):
         errors.append(f"{where} op {op!r} needs a list 'value'")

@@ -10,6 +10,8 @@ from django.conf import settings
 from apps.orchestration.models import PipelineDefinition
 
 DEFAULT_ALERT_PIPELINE_NAME = "default-alert-pipeline"
+HEALTH_CHECK_PIPELINE_NAME = "health-check"
+# The name `run_pipeline --checks-only` recorded before `health-check` existed; still resolves.
 CHECKS_ONLY_PIPELINE_NAME = "checks-only"
 
 DEFAULT_ALERT_PIPELINE: dict[str, Any] = {
@@ -35,9 +37,11 @@ DEFAULT_ALERT_PIPELINE: dict[str, Any] = {
     ],
 }
 
-CHECKS_ONLY_PIPELINE: dict[str, Any] = {
+HEALTH_CHECK_PIPELINE: dict[str, Any] = {
     "version": "1.0",
-    "description": "Built-in: run the health checks, analyse them locally, notify",
+    "description": "Built-in standalone health check: gather this host's metrics and run the "
+    "health checks, analyse them with the local rules, notify (schedule it with "
+    "`schedule_pipeline health-check --every 5m`)",
     "defaults": {"max_retries": 2, "timeout_seconds": 120},
     "nodes": [
         {
@@ -60,9 +64,42 @@ CHECKS_ONLY_PIPELINE: dict[str, Any] = {
 }
 
 
+CHECKS_ONLY_PIPELINE = HEALTH_CHECK_PIPELINE
+
+# Listed by the API, readable and executable by name; a saved definition may not take a name.
+BUILTINS: dict[str, dict[str, Any]] = {
+    DEFAULT_ALERT_PIPELINE_NAME: DEFAULT_ALERT_PIPELINE,
+    HEALTH_CHECK_PIPELINE_NAME: HEALTH_CHECK_PIPELINE,
+}
+RESERVED_NAMES = (*BUILTINS, CHECKS_ONLY_PIPELINE_NAME)
+
+
 def builtin(name: str, config: dict[str, Any]) -> PipelineDefinition:
     """An unsaved definition: runs record its name and a frozen copy of its config."""
-    return PipelineDefinition(name=name, config=copy.deepcopy(config), version=1)
+    definition = PipelineDefinition(name=name, config=copy.deepcopy(config), version=1)
+    definition.description = str(config.get("description", ""))
+    definition.created_by = "built-in"
+    return definition
+
+
+def builtin_definition(name: str) -> PipelineDefinition | None:
+    """The built-in definition called ``name`` (unsaved), or None."""
+    if name == CHECKS_ONLY_PIPELINE_NAME:
+        return builtin(HEALTH_CHECK_PIPELINE_NAME, HEALTH_CHECK_PIPELINE)
+    config = BUILTINS.get(name)
+    return builtin(name, config) if config is not None else None
+
+
+def resolve_definition(name: str, *, active_only: bool = True) -> PipelineDefinition | None:
+    """A saved definition by name, else the built-in of that name, else None."""
+    qs = PipelineDefinition.objects.filter(name=name)
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return qs.first() or builtin_definition(name)
+
+
+def is_builtin(definition: PipelineDefinition) -> bool:
+    return definition.pk is None and definition.name in BUILTINS
 
 
 def default_alert_definition(source: str | None = None) -> PipelineDefinition | None:
@@ -79,4 +116,5 @@ def default_alert_definition(source: str | None = None) -> PipelineDefinition | 
 
 
 def checks_only_definition() -> PipelineDefinition:
-    return builtin(CHECKS_ONLY_PIPELINE_NAME, CHECKS_ONLY_PIPELINE)
+    """What ``run_pipeline --checks-only`` runs: the ``health-check`` built-in."""
+    return builtin(HEALTH_CHECK_PIPELINE_NAME, HEALTH_CHECK_PIPELINE)

@@ -9,7 +9,7 @@ from typing import Any
 from apps.orchestration import engine
 from apps.orchestration.dispatch import runner_for_start
 from apps.orchestration.engine.runner import InlineRunner, Runner
-from apps.orchestration.engine.sql import Companion
+from apps.orchestration.engine.sql_start import Companion
 from apps.orchestration.errors import DefinitionInvalidError
 from apps.orchestration.models import PipelineDefinition, PipelineRun
 from apps.orchestration.results import run_result

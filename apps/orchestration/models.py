@@ -198,3 +198,36 @@ class StageExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.idempotency_key} ({self.status})"
+
+
+class ScheduleSlot(models.Model):
+    """One firing of a schedule: beat firing a slot twice starts one run (unique key)."""
+
+    schedule = models.CharField(max_length=200)
+    slot_start = models.DateTimeField()
+    run_id = models.CharField(max_length=36, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-slot_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "slot_start"], name="one_run_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} @ {self.slot_start:%Y-%m-%d %H:%M:%S} -> {self.run_id or '-'}"
+
+
+# Imported here so Django registers the model with this app.
+from apps.orchestration.apikeys import ApiKey  # noqa: E402
+
+__all__ = [
+    "OPEN_RUN_STATUSES",
+    "ApiKey",
+    "PipelineDefinition",
+    "PipelineRun",
+    "RunStatus",
+    "ScheduleSlot",
+    "StageExecution",
+    "StageStatus",
+]

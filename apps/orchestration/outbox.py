@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 _BATCH = 200
 _CAPACITY = 20_000
+_IDLE_SECONDS = 5.0
 
 
 @dataclass
@@ -70,7 +71,11 @@ class Relay:
 
     def _loop(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            try:
+                batch = [self._queue.get(timeout=_IDLE_SECONDS)]
+            except queue.Empty:
+                connection.close()  # idle: hold no database connection meanwhile
+                continue
             while len(batch) < _BATCH:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -81,8 +86,6 @@ class Relay:
             except Exception:
                 # Never let the relay die: what it did not record is recovery's to publish.
                 logger.exception("relay could not publish a batch of %s steps", len(batch))
-            if self._queue.empty():
-                connection.close()  # idle: hold no database connection meanwhile
 
     def _publish(self, batch: list[Step]) -> None:
         done: list[str] = []
@@ -105,11 +108,11 @@ class Relay:
 
 def _record_published(run_ids: list[str]) -> None:
     """Say the entry steps' messages exist, so recovery treats them as queued, not lost."""
-    from apps.orchestration.engine import sql
+    from apps.orchestration.engine import sql_start
 
     close_old_connections()
     try:
-        sql.record_entry_published(run_ids, settings.PIPELINE_MESSAGE_EXPIRY_SECONDS)
+        sql_start.record_entry_published(run_ids, settings.PIPELINE_MESSAGE_EXPIRY_SECONDS)
     except DatabaseError as exc:
         # Unrecorded, the runs look unpublished: recovery publishes them again once due and
         # the claim makes the duplicate harmless.

@@ -19,23 +19,33 @@ under *Periodic tasks*.
 Every function raises ``ScheduleError`` (a ``ValueError``) with a message meant for the
 operator: a bad duration or cron expression, a definition that does not exist, a name that is
 taken or unknown. Writes join the caller's transaction.
+
+Built-in definitions (``health-check``) can be scheduled by name. Beat firing one slot twice
+(two beat processes, a re-sent message) starts one run: each schedule hands the task its name
+and slot length, and ``start_scheduled`` claims ``(schedule, slot start)`` in the run's
+transaction.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone as django_timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_celery_beat.validators import crontab_validator
 
 from apps.orchestration.models import PipelineDefinition
+
+logger = logging.getLogger(__name__)
 
 TASK_NAME = "orchestration.run_scheduled_pipeline"
 # An interval run nobody picked up within one interval is dropped, not piled up behind the
@@ -43,6 +53,7 @@ TASK_NAME = "orchestration.run_scheduled_pipeline"
 # this long, so a busy worker still gets to a short interval's run.
 MIN_EXPIRY_SECONDS = 60
 
+CRON_SLOT_SECONDS = 60  # cron's smallest step is a minute
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION = re.compile(r"(\d+)\s*([dhms])")
 # IntervalSchedule periods, coarsest first: a schedule is stored in the largest exact unit.
@@ -160,7 +171,11 @@ def create_schedule(
     """
     if (every is None) == (cron is None):
         raise ScheduleError("give exactly one of every (e.g. 5m) and cron (e.g. '*/5 * * * *')")
-    definition = PipelineDefinition.objects.filter(name=definition_name).first()
+    from apps.orchestration.defaults import builtin_definition
+
+    definition = PipelineDefinition.objects.filter(
+        name=definition_name
+    ).first() or builtin_definition(definition_name)
     if definition is None:
         raise ScheduleError(f"pipeline definition {definition_name!r} does not exist")
     if not definition.is_active:
@@ -173,11 +188,19 @@ def create_schedule(
     if PeriodicTask.objects.filter(name=name).exists():
         raise ScheduleError(f"a schedule named {name!r} already exists")
 
+    slot = int(parse_every(every).total_seconds()) if every is not None else CRON_SLOT_SECONDS
+    kwargs = {
+        "payload": payload or {},
+        "environment": environment,
+        # What start_scheduled needs to start one run per firing slot.
+        "schedule": name,
+        "slot_seconds": slot,
+    }
     task = PeriodicTask(
         name=name,
         task=TASK_NAME,
         args=json.dumps([definition_name]),
-        kwargs=json.dumps({"payload": payload or {}, "environment": environment}),
+        kwargs=json.dumps(kwargs),
         enabled=enabled,
         description=description,
     )
@@ -287,3 +310,55 @@ def _json(text: str | None, default: Any) -> Any:
     except ValueError:
         return default
     return value if isinstance(value, type(default)) else default
+
+
+def slot_start(now: datetime, slot_seconds: int) -> datetime:
+    """The start of the slot ``now`` falls in. Beat spaces a schedule's firings at least one
+    period apart, so two real firings never share a slot; a duplicate of one firing does."""
+    size = max(int(slot_seconds), 1)
+    return datetime.fromtimestamp(int(now.timestamp()) // size * size, tz=UTC)
+
+
+def start_scheduled(
+    definition_name: str,
+    *,
+    payload: dict | None = None,
+    environment: str = "production",
+    schedule: str | None = None,
+    slot_seconds: int | None = None,
+    now: datetime | None = None,
+) -> str | None:
+    """Start ``definition_name`` (saved and active, or built-in) for one firing of
+    ``schedule``: the new run's id, the id of the run this slot already started, or None
+    (logged) when the definition is missing or inactive. Without ``schedule`` (a manual
+    call, a schedule stored before slots existed) every call starts a run."""
+    from apps.orchestration.defaults import resolve_definition
+    from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
+    from apps.orchestration.models import ScheduleSlot
+
+    definition = resolve_definition(definition_name, active_only=True)
+    if definition is None:
+        logger.error("scheduled pipeline %r does not exist or is inactive", definition_name)
+        return None
+    orchestrator = DefinitionBasedOrchestrator(definition)
+    start = {"payload": payload or {}, "source": "schedule", "environment": environment}
+    if not schedule:
+        return orchestrator.start(**start).run_id
+    slot = slot_start(now or django_timezone.now(), slot_seconds or CRON_SLOT_SECONDS)
+    try:
+        # The claim and the run commit together: a duplicate firing waits on the claim,
+        # then finds it taken.
+        with transaction.atomic():
+            claim = ScheduleSlot.objects.create(schedule=schedule, slot_start=slot)
+            run = orchestrator.start(**start)
+            ScheduleSlot.objects.filter(pk=claim.pk).update(run_id=run.run_id)
+    except IntegrityError:
+        earlier = ScheduleSlot.objects.filter(schedule=schedule, slot_start=slot).first()
+        logger.info(
+            "schedule %s slot %s already started run %s",
+            schedule,
+            slot.isoformat(),
+            earlier.run_id if earlier else "?",
+        )
+        return earlier.run_id if earlier else None
+    return run.run_id

@@ -64,21 +64,25 @@ def recover_stalled_runs() -> int:
 
 @shared_task(name="orchestration.run_scheduled_pipeline", ignore_result=True)
 def run_scheduled_pipeline(
-    definition_name: str, payload: dict | None = None, environment: str = "production"
+    definition_name: str,
+    payload: dict | None = None,
+    environment: str = "production",
+    schedule: str | None = None,
+    slot_seconds: int | None = None,
 ) -> str | None:
     """Start a definition from a beat schedule (a PeriodicTask with args ``["health-check"]``).
 
-    Returns the run id, or None (logged) when the definition is missing or inactive: a
-    schedule must not crash-loop because someone switched its pipeline off.
+    With ``schedule`` (what ``schedules.create_schedule`` stores in the kwargs) one slot of
+    that schedule starts at most one run. Returns the run id, or None (logged) when the
+    definition is missing or inactive: a schedule must not crash-loop because someone
+    switched its pipeline off.
     """
-    from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
-    from apps.orchestration.models import PipelineDefinition
+    from apps.orchestration.schedules import start_scheduled
 
-    definition = PipelineDefinition.objects.filter(name=definition_name, is_active=True).first()
-    if definition is None:
-        logger.error("scheduled pipeline %r does not exist or is inactive", definition_name)
-        return None
-    run = DefinitionBasedOrchestrator(definition).start(
-        payload=payload or {}, source="schedule", environment=environment
+    return start_scheduled(
+        definition_name,
+        payload=payload,
+        environment=environment,
+        schedule=schedule,
+        slot_seconds=slot_seconds,
     )
-    return run.run_id

@@ -1,21 +1,43 @@
-"""Orchestration API URLs."""
+"""Orchestration URLs: the seed's definition and run paths, the pipeline webhook, schedules."""
 
 from django.urls import path
 
 from apps.alerts.webhooks.views import pipeline_webhook
-from apps.orchestration.api import views
+from apps.orchestration.api import definitions, runs, schedules
 
 app_name = "orchestration"
 
 urlpatterns = [
     path("pipeline/", pipeline_webhook, name="pipeline"),
-    path("definitions/", views.definition_list, name="definition-list"),
-    path("definitions/<str:name>/", views.definition_detail, name="definition-detail"),
+    path("definitions/", definitions.DefinitionListView.as_view(), name="definition-list"),
+    path(
+        "definitions/<str:name>/",
+        definitions.DefinitionDetailView.as_view(),
+        name="definition-detail",
+    ),
     path(
         "definitions/<str:name>/validate/",
-        views.definition_validate,
+        definitions.DefinitionValidateView.as_view(),
         name="definition-validate",
     ),
-    path("definitions/<str:name>/execute/", views.definition_execute, name="definition-execute"),
-    path("runs/<str:run_id>/", views.run_detail, name="run-detail"),
+    path(
+        "definitions/<str:name>/dry-run/",
+        definitions.DefinitionDryRunView.as_view(),
+        name="definition-dry-run",
+    ),
+    path(
+        "definitions/<str:name>/execute/",
+        definitions.DefinitionExecuteView.as_view(),
+        name="definition-execute",
+    ),
+    path("runs/", runs.RunListView.as_view(), name="run-list"),
+    path("runs/<str:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),
+    path("runs/<str:run_id>/retry/", runs.RunRetryView.as_view(), name="run-retry"),
+    path("runs/<str:run_id>/cancel/", runs.RunCancelView.as_view(), name="run-cancel"),
+    path("schedules/", schedules.ScheduleListView.as_view(), name="schedule-list"),
+    path(
+        "schedules/<str:name>/",
+        schedules.ScheduleDetailView.as_view(),
+        name="schedule-detail",
+    ),
 ]

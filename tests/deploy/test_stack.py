@@ -98,7 +98,13 @@ def test_make_up_serves_a_webhook_run_on_its_worker_and_make_down_stops_it_all(
         assert run.status == RunStatus.COMPLETED, run.error_message
         executions = StageExecution.objects.filter(run=run)
         assert executions.count() == 4
-        assert all(e.task_id and e.worker.startswith("celery@") for e in executions)
+        # ingest on the prefork worker, the I/O nodes on the thread-pool one
+        assert {e.node_id: e.worker.split("@")[0] for e in executions} == {
+            "ingest": "cpu",
+            "context": "io",
+            "analyze": "io",
+            "notify": "io",
+        }
 
         deadline = time.monotonic() + 60
         workers = {}
@@ -117,4 +123,5 @@ def test_make_up_serves_a_webhook_run_on_its_worker_and_make_down_stops_it_all(
     assert not alive, f"make down left {alive}"
     assert not (tmp_path / "run" / "stack.pid").exists()
     assert not listening(web_port) and not listening(flower_port)
-    assert "web.1 stopped" in log.read_text() and "worker.1 stopped" in log.read_text()
+    stopped = log.read_text()
+    assert all(f"{p}.1 stopped" in stopped for p in ("web", "worker", "worker_io", "beat"))

@@ -110,7 +110,9 @@ def test_a_replay_inside_the_window_starts_no_second_run_on_any_route() -> None:
 
     assert first.status_code == 202
     for replay in replays:
-        assert replay.status_code == 202
+        # A replay answers with the earlier run and its real status (200, "replayed").
+        assert replay.status_code == 200
+        assert replay.json()["replayed"] is True
         assert replay.json()["run_id"] == first.json()["run_id"]
         assert replay["Idempotent-Replayed"] == "true"
     assert PipelineRun.objects.count() == 1

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.alerts.models import WebhookDelivery
 from apps.alerts.tests.webhook_support import ingest_only_definition, post
-from apps.orchestration.models import PipelineRun
+from apps.orchestration.models import PipelineDefinition, PipelineRun
 
 ALERT = {"title": "Disk full", "severity": "warning", "fingerprint": "disk-1"}
 
@@ -40,8 +40,10 @@ def test_a_repeated_idempotency_key_answers_the_first_run_and_starts_no_other(in
     )
     other = post("/alerts/webhook/generic/", ALERT, **{"Idempotency-Key": "delivery-2"})
 
-    assert first.status_code == again.status_code == other.status_code == 202
-    assert again.json() == first.json()
+    assert first.status_code == other.status_code == 202
+    # The repeat answers with the earlier run and its real status (it ran in-process).
+    assert again.status_code == 200
+    assert again.json() == {**first.json(), "status": "completed", "replayed": True}
     assert again["Idempotent-Replayed"] == "true"
     assert other.json()["run_id"] != first.json()["run_id"]
     assert PipelineRun.objects.count() == 2
@@ -53,7 +55,8 @@ def test_the_pipeline_path_honours_the_idempotency_key(ingest_only) -> None:
     again = post("/orchestration/pipeline/", {"job": 1}, **{"Idempotency-Key": "k"})
     unkeyed = post("/orchestration/pipeline/", {"job": 1})
 
-    assert again.json() == first.json()
+    assert again.json()["run_id"] == first.json()["run_id"]
+    assert again.json()["replayed"] is True
     assert unkeyed.json()["run_id"] != first.json()["run_id"]
     assert PipelineRun.objects.count() == 2
 
@@ -64,7 +67,8 @@ def test_the_same_alert_and_status_within_the_window_starts_no_second_run(ingest
     again = post("/alerts/webhook/generic/", {**ALERT, "description": "resent"})
     detected = post("/alerts/webhook/", ALERT)  # same source once detected
 
-    assert again.json() == first.json() == detected.json()
+    assert again.json()["run_id"] == first.json()["run_id"] == detected.json()["run_id"]
+    assert again.status_code == detected.status_code == 200
     assert PipelineRun.objects.count() == 1
 
 
@@ -81,6 +85,35 @@ def test_a_change_of_status_severity_or_alert_is_a_new_delivery(ingest_only, cha
 
 
 @pytest.mark.django_db
+def test_a_repeat_of_a_failed_run_answers_with_its_real_status(settings) -> None:
+    # An AI provider with no key and no fallback: the run fails.
+    settings.OPENAI_API_KEY = ""
+    PipelineDefinition.objects.create(
+        name="breaks",
+        config={
+            "version": "1.0",
+            "nodes": [
+                {"id": "ingest", "type": "ingest", "next": "ai"},
+                {
+                    "id": "ai",
+                    "type": "intelligence",
+                    "config": {"provider": "openai", "provider_config": {"fallback": False}},
+                },
+            ],
+        },
+    )
+    settings.ALERTS_DEFAULT_PIPELINE = "breaks"
+    first = post("/alerts/webhook/generic/", ALERT)
+    again = post("/alerts/webhook/generic/", ALERT)
+
+    assert first.status_code == 202 and first.json()["status"] == "queued"
+    assert PipelineRun.objects.get().status == "failed"
+    assert again.status_code == 200
+    assert again.json()["status"] == "failed"
+    assert again.json()["run_id"] == first.json()["run_id"]
+
+
+@pytest.mark.django_db
 def test_a_repeat_after_the_window_starts_a_new_run(ingest_only, settings) -> None:
     first = post("/alerts/webhook/generic/", ALERT)
     old = timezone.now() - timedelta(seconds=settings.ALERTS_DEDUP_WINDOW_SECONDS + 1)
@@ -90,7 +123,7 @@ def test_a_repeat_after_the_window_starts_a_new_run(ingest_only, settings) -> No
     repeat = post("/alerts/webhook/generic/", ALERT)
 
     assert later.json()["run_id"] != first.json()["run_id"]
-    assert repeat.json() == later.json()
+    assert repeat.json()["run_id"] == later.json()["run_id"]
     assert WebhookDelivery.objects.get().run.run_id == later.json()["run_id"]
 
 
@@ -119,7 +152,16 @@ def test_with_a_broker_the_run_is_stored_pending_and_its_entry_node_is_queued(
     assert run.status == "pending"
     assert run.current_node == "ingest"
     client = redis.Redis.from_url(celery_on_test_redis.conf.broker_url)
+    # The answer does not wait for the broker: the process's outbox relay publishes the
+    # entry step right after, then records that its message exists.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if client.llen("nodes.ingest") == 1 and run.dispatch_expires_at is not None:
+            break
+        time.sleep(0.02)
     assert client.llen("nodes.ingest") == 1
+    assert run.dispatch_expires_at is not None and run.dispatch_count == 1
 
 
 @pytest.fixture

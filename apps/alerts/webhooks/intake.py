@@ -14,7 +14,7 @@ from apps.alerts.models import WebhookDelivery
 from apps.alerts.webhooks.idempotency import DedupKey, find_recent
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
 from apps.orchestration.dispatch import broker_configured, runs_inline
-from apps.orchestration.engine.sql import Companion
+from apps.orchestration.engine.sql_start import Companion
 from apps.orchestration.models import PipelineDefinition
 from apps.orchestration.outbox import OutboxRunner
 

@@ -24,17 +24,23 @@ def unavailable(message: str, **extra: Any) -> JsonResponse:
     return error(message, 503, retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS, **extra)
 
 
-def queued(run_id: str, trace_id: str, *, replayed: bool = False) -> JsonResponse:
-    """The 202 body; a replayed delivery gets the identical body plus a header saying so."""
-    response = JsonResponse(
-        {
-            "status": "queued",
-            "run_id": run_id,
-            "trace_id": trace_id,
-            "status_url": f"/orchestration/runs/{run_id}/",
-        },
-        status=202,
-    )
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
+def queued(
+    run_id: str, trace_id: str, *, replayed: bool = False, run_status: str | None = None
+) -> JsonResponse:
+    """A new run: 202 ``{"status": "queued", ...}``.
+
+    A repeated delivery: 200 with the earlier run and its real status (``pending``,
+    ``running``, ``completed``, ``failed``, ``cancelled``), ``"replayed": true`` and the
+    ``Idempotent-Replayed`` header, so a sender never mistakes a failed run for a fresh one.
+    """
+    body = {
+        "status": run_status if replayed and run_status else "queued",
+        "run_id": run_id,
+        "trace_id": trace_id,
+        "status_url": f"/orchestration/runs/{run_id}/",
+    }
+    if not replayed:
+        return JsonResponse(body, status=202)
+    response = JsonResponse({**body, "replayed": True}, status=200)
+    response["Idempotent-Replayed"] = "true"
     return response

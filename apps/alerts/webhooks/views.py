@@ -3,8 +3,9 @@
 ``POST /alerts/webhook/`` (detect the source), ``POST /alerts/webhook/<source>/`` and the
 seed's ``POST /orchestration/pipeline/?definition=<name>``. Each answers
 ``202 {"status": "queued", "run_id", "trace_id", "status_url"}`` once the run is stored;
-its nodes run on the workers. Every refusal is a JSON ``{"error": ...}`` with a 4xx, and an
-unavailable database is a 503 with ``Retry-After`` (a broker outage costs nothing: the
+its nodes run on the workers. A repeated delivery answers 200 with the earlier run and its
+real status (``"replayed": true``). Every refusal is a JSON ``{"error": ...}`` with a 4xx, and
+an unavailable database is a 503 with ``Retry-After`` (a broker outage costs nothing: the
 outbox relay publishes once it is back); never a 500.
 """
 
@@ -34,7 +35,7 @@ from apps.alerts.webhooks.responses import error, queued, unavailable
 from apps.noise.gate import change_gate
 from apps.orchestration.defaults import default_alert_definition
 from apps.orchestration.errors import DefinitionInvalidError
-from apps.orchestration.models import PipelineDefinition
+from apps.orchestration.models import PipelineDefinition, PipelineRun
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,14 @@ def _accept(request: HttpRequest, source: str | None, route: str, alerts: bool) 
         raise Refused(
             error(f"pipeline definition invalid: {definition.name}", 422, errors=exc.errors)
         ) from None
-    return queued(started.run_id, started.trace_id, replayed=started.replayed)
+    if started.replayed:
+        run_status = (
+            PipelineRun.objects.filter(run_id=started.run_id)
+            .values_list("status", flat=True)
+            .first()
+        )
+        return queued(started.run_id, started.trace_id, replayed=True, run_status=run_status)
+    return queued(started.run_id, started.trace_id)
 
 
 def _json(body: bytes, *, empty: Any = None) -> Any:

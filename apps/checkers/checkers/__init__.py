@@ -11,7 +11,6 @@ from apps.checkers.checkers.base import (
     CheckerConfigError,
     CheckResult,
     CheckStatus,
-    Option,
 )
 from apps.checkers.checkers.cpu import CpuChecker
 from apps.checkers.checkers.disk import DiskChecker
@@ -19,6 +18,7 @@ from apps.checkers.checkers.inodes import InodesChecker
 from apps.checkers.checkers.load import LoadChecker
 from apps.checkers.checkers.memory import MemoryChecker
 from apps.checkers.checkers.network import NetworkChecker
+from apps.checkers.checkers.options import CheckerOptions, Option
 from apps.checkers.checkers.process import ProcessChecker
 from apps.checkers.checkers.swap import SwapChecker
 
@@ -49,6 +49,7 @@ __all__ = [
     "CheckResult",
     "CheckStatus",
     "CheckerConfigError",
+    "CheckerOptions",
     "Option",
     "get_checker",
 ]

@@ -14,7 +14,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
+
+from apps.checkers.checkers.options import CheckerOptions, Option, describe, specs
+from apps.options import issues
 
 logger = logging.getLogger(__name__)
 
@@ -49,85 +52,6 @@ class CheckerConfigError(ValueError):
     def __init__(self, errors: Sequence[str]) -> None:
         self.errors = list(errors)
         super().__init__("; ".join(self.errors))
-
-
-OptionKind = Literal["float", "int", "str", "list"]
-
-
-@dataclass(frozen=True)
-class Option:
-    """One typed checker option. ``list`` options also accept a comma-separated string."""
-
-    name: str
-    kind: OptionKind
-    default: Any
-    help: str
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[Any, ...] | None = None
-    # Unit of a threshold option; check_health's global --warning/--critical use it to pick
-    # the checkers they mean (percentages), leaving latency or load thresholds alone.
-    unit: str = ""
-
-    def coerce(self, value: Any) -> Any:
-        """``value`` in this option's type, or ``ValueError`` saying what was expected."""
-        if self.kind == "list":
-            return self._coerce_list(value)
-        if self.kind == "str":
-            if not isinstance(value, str):
-                raise ValueError(f"must be a string, got {value!r}")
-            result: Any = value
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            # bool is an int in Python; "true" as a threshold is always a mistake.
-            raise ValueError(f"must be a number, got {value!r}")
-        elif self.kind == "int":
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(f"must be a whole number, got {value!r}")
-            result = int(value)
-        else:
-            result = float(value)
-        self._check_bounds(result)
-        return result
-
-    def parse_text(self, text: str) -> Any:
-        """Turn a command-line string into this option's type, then validate it."""
-        if self.kind in ("int", "float"):
-            try:
-                number: float = float(text)
-            except ValueError:
-                raise ValueError(f"must be a number, got {text!r}") from None
-            return self.coerce(number)
-        return self.coerce(text)
-
-    def _coerce_list(self, value: Any) -> list[str]:
-        if isinstance(value, str):
-            items = [part.strip() for part in value.split(",")]
-        elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-            items = [v.strip() for v in value]
-        else:
-            raise ValueError(
-                f"must be a list of strings or a comma-separated string, got {value!r}"
-            )
-        items = [item for item in items if item]
-        if self.minimum is not None and len(items) < self.minimum:
-            raise ValueError(f"needs at least {int(self.minimum)} item(s)")
-        return items
-
-    def _check_bounds(self, value: Any) -> None:
-        if self.choices is not None and value not in self.choices:
-            raise ValueError(f"must be one of {', '.join(map(str, self.choices))}, got {value!r}")
-        if self.minimum is not None and value < self.minimum:
-            raise ValueError(f"must be at least {self.minimum:g}, got {value!r}")
-        if self.maximum is not None and value > self.maximum:
-            raise ValueError(f"must be at most {self.maximum:g}, got {value!r}")
-
-
-def threshold_options(warning: float, critical: float, unit: str) -> tuple[Option, Option]:
-    """The usual pair: a value at or above ``warning``/``critical`` grades the check."""
-    return (
-        Option("warning", "float", warning, "warning at or above", minimum=0, unit=unit),
-        Option("critical", "float", critical, "critical at or above", minimum=0, unit=unit),
-    )
 
 
 def grade(value: float, warning: float, critical: float) -> CheckStatus:
@@ -172,11 +96,17 @@ class CheckResult:
 
 
 class BaseChecker(ABC):
-    """One health check. Subclasses declare ``options`` and implement ``measure``."""
+    """One health check. Subclasses declare ``Options`` (a pydantic model, see
+    ``checkers/options.py``) and implement ``measure``; ``options`` is derived from it."""
 
     name: ClassVar[str]
     description: ClassVar[str]
+    Options: ClassVar[type[CheckerOptions]] = CheckerOptions
     options: ClassVar[tuple[Option, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.options = specs(cls.Options)
 
     @classmethod
     def option(cls, name: str) -> Option | None:
@@ -193,24 +123,21 @@ class BaseChecker(ABC):
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        # Copies, so a caller editing its config cannot change the class's defaults.
-        return {o.name: list(o.default) if o.kind == "list" else o.default for o in cls.options}
+        # A new dump each time, so a caller editing its config cannot change the defaults.
+        return cls.Options().model_dump()
 
     @classmethod
     def validate(cls, options: Mapping[str, Any]) -> dict[str, Any]:
         """Complete, typed options (defaults filled in); ``CheckerConfigError`` lists problems."""
-        errors: list[str] = []
         valid = ", ".join(o.name for o in cls.options) or "none"
-        config = cls.defaults()
-        for key, value in options.items():
-            spec = cls.option(key)
-            if spec is None:
-                errors.append(f"{cls.name}: unknown option '{key}' (valid options: {valid})")
-                continue
-            try:
-                config[key] = spec.coerce(value)
-            except ValueError as exc:
-                errors.append(f"{cls.name}: option '{key}' {exc}")
+        model, found = issues(cls.Options, dict(options))
+        errors = [
+            f"{cls.name}: unknown option '{i.key}' (valid options: {valid})"
+            if i.kind == "extra_forbidden"
+            else f"{cls.name}: option '{i.key}' {describe(i)}"
+            for i in found
+        ]
+        config = model.model_dump() if model is not None else {}
         if not errors and cls.has_thresholds():
             errors += cls._order_thresholds(options, config)
         if errors:

@@ -6,24 +6,19 @@ from typing import Any
 
 import psutil
 
-from apps.checkers.checkers.base import BaseChecker, Measurement, Option, grade, threshold_options
+from apps.checkers.checkers.base import BaseChecker, Measurement, grade
+from apps.checkers.checkers.options import Number, WholeNumber, option, thresholds
 
 
 class CpuChecker(BaseChecker):
     name = "cpu"
     description = "CPU utilisation in percent, averaged over several samples"
-    options = (
-        *threshold_options(80.0, 95.0, "percent"),
-        Option("samples", "int", 1, "number of readings to average", minimum=1, maximum=60),
-        Option(
-            "interval",
-            "float",
-            0.5,
-            "seconds each reading measures over",
-            minimum=0.05,
-            maximum=10,
-        ),
-    )
+
+    class Options(thresholds(80.0, 95.0, "percent")):  # type: ignore[misc]
+        samples: WholeNumber = option(1, "number of readings to average", minimum=1, maximum=60)
+        interval: Number = option(
+            0.5, "seconds each reading measures over", minimum=0.05, maximum=10
+        )
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         # One instantaneous reading is noise; an average over a short window is what an

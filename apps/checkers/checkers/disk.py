@@ -6,7 +6,8 @@ from typing import Any
 
 import psutil
 
-from apps.checkers.checkers.base import BaseChecker, Measurement, Option, threshold_options
+from apps.checkers.checkers.base import BaseChecker, Measurement
+from apps.checkers.checkers.options import Names, option, thresholds
 from apps.checkers.checkers.paths import measure_paths
 from apps.checkers.checkers.units import gib
 
@@ -23,10 +24,9 @@ def _probe(path: str) -> tuple[float | None, dict[str, Any]]:
 class DiskChecker(BaseChecker):
     name = "disk"
     description = "Disk space used in percent on each path"
-    options = (
-        *threshold_options(80.0, 90.0, "percent"),
-        Option("paths", "list", ["/"], "paths (mount points) to check", minimum=1),
-    )
+
+    class Options(thresholds(80.0, 90.0, "percent")):  # type: ignore[misc]
+        paths: Names = option(["/"], "paths (mount points) to check", minimum=1)
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         return measure_paths(config["paths"], _probe, config, "disk")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from apps.checkers.checkers.base import BaseChecker, Measurement, Option, threshold_options
+from apps.checkers.checkers.base import BaseChecker, Measurement
+from apps.checkers.checkers.options import Names, option, thresholds
 from apps.checkers.checkers.paths import measure_paths
 
 
@@ -22,10 +23,9 @@ def _probe(path: str) -> tuple[float | None, dict[str, Any]]:
 class InodesChecker(BaseChecker):
     name = "inodes"
     description = "Filesystem inodes used in percent on each path"
-    options = (
-        *threshold_options(80.0, 90.0, "percent"),
-        Option("paths", "list", ["/"], "paths (mount points) to check", minimum=1),
-    )
+
+    class Options(thresholds(80.0, 90.0, "percent")):  # type: ignore[misc]
+        paths: Names = option(["/"], "paths (mount points) to check", minimum=1)
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         return measure_paths(config["paths"], _probe, config, "inodes")

@@ -6,16 +6,18 @@ from typing import Any
 
 import psutil
 
-from apps.checkers.checkers.base import BaseChecker, Measurement, Option, grade, threshold_options
+from apps.checkers.checkers.base import BaseChecker, Measurement, grade
+from apps.checkers.checkers.options import choice, option, thresholds
+
+Window = choice(1, 5, 15)
 
 
 class LoadChecker(BaseChecker):
     name = "load"
     description = "Load average divided by the number of CPUs"
-    options = (
-        *threshold_options(1.0, 2.0, "load per CPU"),
-        Option("window", "int", 5, "load average window in minutes", choices=(1, 5, 15)),
-    )
+
+    class Options(thresholds(1.0, 2.0, "load per CPU")):  # type: ignore[misc]
+        window: Window = option(5, "load average window in minutes")
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         load1, load5, load15 = psutil.getloadavg()

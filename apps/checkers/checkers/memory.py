@@ -6,14 +6,15 @@ from typing import Any
 
 import psutil
 
-from apps.checkers.checkers.base import BaseChecker, Measurement, grade, threshold_options
+from apps.checkers.checkers.base import BaseChecker, Measurement, grade
+from apps.checkers.checkers.options import thresholds
 from apps.checkers.checkers.units import gib
 
 
 class MemoryChecker(BaseChecker):
     name = "memory"
     description = "Physical memory used in percent"
-    options = threshold_options(80.0, 95.0, "percent")
+    Options = thresholds(80.0, 95.0, "percent")
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         mem = psutil.virtual_memory()

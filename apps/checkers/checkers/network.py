@@ -27,10 +27,9 @@ from apps.checkers.checkers.base import (
     CheckerConfigError,
     CheckStatus,
     Measurement,
-    Option,
     grade,
-    threshold_options,
 )
+from apps.checkers.checkers.options import Names, Number, WholeNumber, choice, option, thresholds
 
 _PING_TIME = re.compile(r"time[=<]\s*([\d.]+)\s*ms")
 
@@ -99,18 +98,20 @@ def probe_icmp(host: str, timeout: float, ping: str) -> Probe:
     return Probe(host, "icmp", True, round(latency, 2))
 
 
+Method = choice("auto", "tcp", "icmp")
+
+
 class NetworkChecker(BaseChecker):
     name = "network"
     description = "Hosts reachable (TCP connect or ping) and their latency"
-    options = (
-        *threshold_options(200.0, 1000.0, "ms, slowest host"),
-        Option("hosts", "list", [], "hosts to probe (none by default: nothing is contacted)"),
-        Option("method", "str", "auto", "probe method", choices=("auto", "tcp", "icmp")),
-        Option(
-            "port", "int", 443, "TCP port for hosts given without one", minimum=1, maximum=65535
-        ),
-        Option("timeout", "float", 2.0, "seconds to wait per host", minimum=0.1, maximum=30),
-    )
+
+    class Options(thresholds(200.0, 1000.0, "ms, slowest host")):  # type: ignore[misc]
+        hosts: Names = option([], "hosts to probe (none by default: nothing is contacted)")
+        method: Method = option("auto", "probe method")
+        port: WholeNumber = option(
+            443, "TCP port for hosts given without one", minimum=1, maximum=65535
+        )
+        timeout: Number = option(2.0, "seconds to wait per host", minimum=0.1, maximum=30)
 
     @classmethod
     def validate(cls, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from typing import Any
 
 import psutil
 
-from apps.checkers.checkers.base import BaseChecker, CheckStatus, Measurement, Option
+from apps.checkers.checkers.base import BaseChecker, CheckStatus, Measurement
+from apps.checkers.checkers.options import CheckerOptions, Names, option
 
 
 def _names_of(proc: psutil.Process) -> set[str]:
@@ -23,7 +24,9 @@ def _names_of(proc: psutil.Process) -> set[str]:
 class ProcessChecker(BaseChecker):
     name = "process"
     description = "Named processes are running"
-    options = (Option("names", "list", [], "process names that must be running"),)
+
+    class Options(CheckerOptions):
+        names: Names = option([], "process names that must be running")
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         wanted: list[str] = config["names"]

@@ -11,15 +11,15 @@ from apps.checkers.checkers.base import (
     CheckStatus,
     Measurement,
     grade,
-    threshold_options,
 )
+from apps.checkers.checkers.options import thresholds
 from apps.checkers.checkers.units import gib
 
 
 class SwapChecker(BaseChecker):
     name = "swap"
     description = "Swap space used in percent"
-    options = threshold_options(50.0, 80.0, "percent")
+    Options = thresholds(50.0, 80.0, "percent")
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         swap = psutil.swap_memory()

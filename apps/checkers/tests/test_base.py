@@ -12,13 +12,14 @@ from apps.checkers.checkers import (
     CheckStatus,
     get_checker,
 )
-from apps.checkers.checkers.base import Measurement, threshold_options
+from apps.checkers.checkers.base import Measurement
+from apps.checkers.checkers.options import thresholds
 
 
 class ExplodingChecker(BaseChecker):
     name = "exploding"
     description = "always fails while measuring"
-    options = threshold_options(10.0, 20.0, "percent")
+    Options = thresholds(10.0, 20.0, "percent")
 
     def measure(self, config: dict[str, Any]) -> Measurement:
         raise ZeroDivisionError("division by zero")

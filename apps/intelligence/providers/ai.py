@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 from django.conf import settings
+from pydantic import Field
 
 from apps.intelligence.context import AnalysisContext
 from apps.intelligence.errors import (
@@ -31,13 +32,7 @@ from apps.intelligence.errors import (
     ProviderResponseError,
 )
 from apps.intelligence.prompts import build_messages, estimate_tokens, parse_reply
-from apps.intelligence.providers.base import (
-    LIVE_OPTIONS,
-    BaseProvider,
-    Option,
-    non_negative,
-    positive,
-)
+from apps.intelligence.providers.base import BaseProvider, LiveOptions
 from apps.intelligence.providers.local import LocalProvider
 from apps.intelligence.recommendations import Analysis
 from apps.intelligence.redaction import redact, redact_text
@@ -53,21 +48,24 @@ DEFAULT_MAX_RETRIES = 1
 # Below this many completion tokens a structured answer cannot fit: refuse rather than truncate.
 MIN_COMPLETION_TOKENS = 128
 
-AI_OPTIONS: dict[str, Option] = {
-    "model": Option((str,), "Model name"),
-    "api_key": Option((str,), "API key (prefer the environment setting)"),
-    "base_url": Option((str,), "API base URL"),
-    "timeout": Option((int, float), "Seconds to wait for a reply", positive, "positive"),
-    "max_tokens": Option((int,), "Completion token limit", positive, "positive"),
-    "max_retries": Option((int,), "SDK retries on 429/5xx/timeouts", non_negative, ">= 0"),
-    "token_budget": Option(
-        (int,), "Tokens the run may spend (INTELLIGENCE_TOKEN_BUDGET)", non_negative, ">= 0"
-    ),
-    "temperature": Option((int, float), "Sampling temperature", non_negative, ">= 0"),
-    "fallback": Option((bool,), "Fall back to the local provider on failure (default true)"),
-    "local": Option((dict,), "provider_config of the local fallback"),
-    **LIVE_OPTIONS,
-}
+
+class AIOptions(LiveOptions):
+    """``provider_config`` of the AI providers."""
+
+    model: str | None = Field(None, description="Model name")
+    api_key: str | None = Field(None, description="API key (prefer the environment setting)")
+    base_url: str | None = Field(None, description="API base URL")
+    timeout: float | None = Field(None, gt=0, description="Seconds to wait for a reply")
+    max_tokens: int | None = Field(None, gt=0, description="Completion token limit")
+    max_retries: int | None = Field(None, ge=0, description="SDK retries on 429/5xx/timeouts")
+    token_budget: int | None = Field(
+        None, ge=0, description="Tokens the run may spend (INTELLIGENCE_TOKEN_BUDGET)"
+    )
+    temperature: float | None = Field(None, ge=0, description="Sampling temperature")
+    fallback: bool | None = Field(
+        None, description="Fall back to the local provider on failure (default true)"
+    )
+    local: dict[str, Any] | None = Field(None, description="provider_config of the local fallback")
 
 
 @dataclass
@@ -83,7 +81,7 @@ class Completion:
 class AIProvider(BaseProvider):
     """An LLM-backed provider; falls back to ``local`` when the model cannot answer."""
 
-    options: ClassVar[dict[str, Option]] = AI_OPTIONS
+    Options: ClassVar[type[AIOptions]] = AIOptions
     # The settings holding the server's key and the endpoint that key belongs to.
     key_setting: ClassVar[str] = ""
     base_url_setting: ClassVar[str] = ""

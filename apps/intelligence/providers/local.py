@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import socket
-from typing import Any, ClassVar
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
 
 from apps.intelligence.context import AnalysisContext
-from apps.intelligence.providers.base import (
-    LIVE_OPTIONS,
-    BaseProvider,
-    Option,
-    non_negative,
-    positive,
-)
+from apps.intelligence.providers.base import BaseProvider, LiveOptions, check_thresholds
 from apps.intelligence.recommendations import Analysis
-from apps.intelligence.rules import DEFAULT_THRESHOLDS, RuleEngine, analyse
+from apps.intelligence.rules import RuleEngine, analyse
 from apps.intelligence.system import sort_processes, top_processes, with_live_system
 
 # Which process ranking helps with which cause.
 _PROCESS_SORT = {"memory": "memory_percent", "cpu": "cpu_percent", "process": "memory_percent"}
 
 
-def _valid_thresholds(value: dict[str, Any]) -> bool:
-    return all(
-        key in DEFAULT_THRESHOLDS
-        and isinstance(pair, list | tuple)
-        and len(pair) == 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
-        and 0 <= pair[0] <= pair[1] <= 100
-        for key, pair in value.items()
+class LocalOptions(LiveOptions):
+    thresholds: Annotated[dict[str, Any] | None, AfterValidator(check_thresholds)] = Field(
+        None, description="Per-metric [warning, critical] percentages for cpu, memory, swap, disk"
+    )
+    top_n: int | None = Field(None, gt=0, description="How many top processes to list")
+    process_sample_seconds: float | None = Field(
+        None, ge=0, description="CPU sampling interval for top processes"
     )
 
 
@@ -37,19 +32,7 @@ class LocalProvider(BaseProvider):
 
     name = "local"
     description = "Rule engine over checks, system metrics and alerts (no network)"
-    options: ClassVar[dict[str, Option]] = {
-        "thresholds": Option(
-            (dict,),
-            "Per-metric [warning, critical] percentages for cpu, memory, swap, disk",
-            _valid_thresholds,
-            "a mapping of cpu/memory/swap/disk to [warning, critical] percentages (0-100)",
-        ),
-        "top_n": Option((int,), "How many top processes to list", positive, "positive"),
-        **LIVE_OPTIONS,
-        "process_sample_seconds": Option(
-            (int, float), "CPU sampling interval for top processes", non_negative, ">= 0"
-        ),
-    }
+    Options = LocalOptions
 
     def analyze(self, incident: dict[str, Any] | None, context: AnalysisContext) -> Analysis:
         context, live = with_live_system(context, incident, self.config)

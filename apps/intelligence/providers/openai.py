@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import openai
 from django.conf import settings
+from pydantic import Field
 
 from apps.intelligence.errors import (
     DestinationRefusedError,
@@ -15,15 +16,20 @@ from apps.intelligence.errors import (
     http_status_retryable,
 )
 from apps.intelligence.providers.ai import (
-    AI_OPTIONS,
+    AIOptions,
     AIProvider,
     Completion,
     guard_refusal,
     token_count,
 )
-from apps.intelligence.providers.base import Option
 from apps.intelligence.redaction import redact_text
 from apps.outbound import OutboundBlockedError
+
+
+class OpenAIOptions(AIOptions):
+    json_mode: bool | None = Field(
+        None, description="Send response_format=json_object (default true)"
+    )
 
 
 class OpenAIProvider(AIProvider):
@@ -31,10 +37,7 @@ class OpenAIProvider(AIProvider):
 
     name = "openai"
     description = "OpenAI chat completions (OPENAI_API_KEY, OPENAI_MODEL)"
-    options: ClassVar[dict[str, Option]] = {
-        **AI_OPTIONS,
-        "json_mode": Option((bool,), "Send response_format=json_object (default true)"),
-    }
+    Options: ClassVar[type[AIOptions]] = OpenAIOptions
     key_setting = "OPENAI_API_KEY"
     base_url_setting = "OPENAI_BASE_URL"
     label = "OpenAI"

@@ -15,14 +15,26 @@ MASK = "****"
 class BaseDriver(ABC):
     """One notification transport. Drivers are stateless; channels hold the config.
 
-    A driver declares ``config_class`` (a dataclass with ``from_dict`` that raises
-    ``NotifyConfigError``) and ``secret_keys`` (top-level keys masked wherever config is shown).
+    A driver declares ``config_class`` (a ``DriverConfig`` pydantic model: its validation and
+    its JSON Schema); the model's ``secret_fields`` are masked wherever config is shown.
     """
 
     name: ClassVar[str] = "base"
     label: ClassVar[str] = "Base"
     config_class: ClassVar[Any]
     secret_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if hasattr(cls, "config_class"):
+            cls.secret_keys = tuple(getattr(cls.config_class, "secret_fields", ()))
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of this driver's config."""
+        from apps.options import json_schema
+
+        return json_schema(cls.config_class)
 
     @abstractmethod
     def send(self, message: NotificationMessage, config: dict[str, Any]) -> DeliveryResult:

@@ -1,144 +1,193 @@
-"""Strict readers for channel configuration: every problem is collected, none guessed away.
+"""Channel configuration as pydantic models: one declaration per driver, every problem listed.
 
 Values arrive from the admin, the API, the wizard (which stores ports as strings) and node
-``driver_config``; each reader accepts the forms those produce and refuses anything else.
+``driver_config``; the field types below accept the forms those produce and refuse anything
+else, each with the message operators know (``smtp_port must be an integer, got 'smtp'``).
+A driver's model is also its published JSON Schema (``GET /notify/drivers/``).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BeforeValidator, ValidationInfo, WithJsonSchema
 
 from apps.notify.errors import NotifyConfigError
 from apps.notify.http import validate_url
+from apps.options import Options, fail, issues
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-class ConfigReader:
-    """Reads typed values out of a raw config dict, recording errors instead of raising."""
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
-    def __init__(self, raw: Any, known: set[str], aliases: dict[str, str] | None = None) -> None:
-        self.errors: list[str] = []
-        if not isinstance(raw, dict):
-            self.errors.append(f"config must be an object, got {type(raw).__name__}")
-            raw = {}
-        data = dict(raw)
-        for alias, key in (aliases or {}).items():
-            if alias in data and key not in data:
-                data[key] = data.pop(alias)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            self.errors.append(
-                f"unknown keys: {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-            )
-        self.data = data
 
-    def has(self, key: str) -> bool:
-        return self.data.get(key) not in (None, "")
+def _read_text(value: Any, key: str, default: str | None) -> str:
+    if _blank(value):
+        if default is None:
+            fail(f"{key} is required")
+        return default
+    if not isinstance(value, str):
+        fail(f"{key} must be a string")
+    return value.strip()
 
-    def string(self, key: str, *, required: bool = True, default: str = "") -> str:
-        value = self.data.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.errors.append(f"{key} is required")
-            return default
-        if not isinstance(value, str):
-            self.errors.append(f"{key} must be a string")
-            return default
-        return value.strip()
 
-    def integer(self, key: str, *, default: int, minimum: int, maximum: int) -> int:
-        value = self.data.get(key)
+def text(default: str | None = None) -> Any:
+    """A string, stripped; blank means missing (required when ``default`` is None)."""
+
+    def read(value: Any, info: ValidationInfo) -> str:
+        return _read_text(value, str(info.field_name), default)
+
+    return Annotated[str, BeforeValidator(read)]
+
+
+def url(default: str | None = None) -> Any:
+    """An http(s) URL with a host (the address itself is checked when sending)."""
+
+    def read(value: Any, info: ValidationInfo) -> str:
+        key = str(info.field_name)
+        checked = _read_text(value, key, default)
+        if checked and checked != default:
+            problems = validate_url(checked)
+            if problems:
+                fail("; ".join(f"{key} {p}" for p in problems))
+        return checked
+
+    schema = {"type": "string", "format": "uri"}
+    return Annotated[str, BeforeValidator(read), WithJsonSchema(schema)]
+
+
+def integer(default: int, minimum: int, maximum: int) -> Any:
+    """A whole number (a numeric string too: the wizard stores ports as text)."""
+
+    def read(value: Any, info: ValidationInfo) -> int:
+        key = info.field_name
         if value is None or value == "":
             return default
         if isinstance(value, bool):
-            self.errors.append(f"{key} must be an integer")
-            return default
+            fail(f"{key} must be an integer")
         try:
             number = int(str(value).strip())
         except ValueError:
-            self.errors.append(f"{key} must be an integer, got {value!r}")
-            return default
+            fail(f"{key} must be an integer, got {value!r}")
         if not minimum <= number <= maximum:
-            self.errors.append(f"{key} must be between {minimum} and {maximum}")
-            return default
+            fail(f"{key} must be between {minimum} and {maximum}")
         return number
 
-    def boolean(self, key: str, *, default: bool) -> bool:
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        self.errors.append(f"{key} must be true or false, got {value!r}")
-        return default
+    schema = {"type": "integer", "minimum": minimum, "maximum": maximum, "default": default}
+    return Annotated[int, BeforeValidator(read), WithJsonSchema(schema)]
 
-    def url(self, key: str, *, required: bool = True, default: str = "") -> str:
-        value = self.string(key, required=required, default=default)
-        if value and value != default:
-            self.errors.extend(f"{key} {problem}" for problem in validate_url(value))
+
+def _flag(value: Any, info: ValidationInfo) -> bool | None:
+    if value is None or isinstance(value, bool):
         return value
-
-    def email_list(self, key: str) -> list[str]:
-        value = self.data.get(key)
-        if isinstance(value, str):
-            items = [part.strip() for part in value.split(",")]
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            items = [v.strip() for v in value]
-        elif value is None:
-            items = []
-        else:
-            self.errors.append(f"{key} must be a comma-separated string or a list of addresses")
-            return []
-        items = [item for item in items if item]
-        if not items:
-            self.errors.append(f"{key} is required")
-        for item in items:
-            check_address(self, key, item)
-        return items
-
-    def headers(self, key: str) -> dict[str, str]:
-        value = self.data.get(key)
-        if value is None or value == "":
-            return {}
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError as exc:
-                self.errors.append(f"{key} must be a JSON object: {exc}")
-                return {}
-        if not isinstance(value, dict):
-            self.errors.append(f"{key} must be an object of header names to values")
-            return {}
-        result: dict[str, str] = {}
-        for name, header_value in value.items():
-            if not isinstance(header_value, str):
-                self.errors.append(f"{key}.{name} must be a string")
-            elif (
-                not name
-                or any(c in name for c in " :\r\n\t")
-                or any(c in header_value for c in "\r\n")
-            ):
-                # CR/LF would let a config inject extra headers into the request.
-                self.errors.append(f"{key}.{name} is not a valid header")
-            else:
-                result[str(name)] = header_value
-        return result
-
-    def finish(self) -> None:
-        """Raise ``NotifyConfigError`` listing every problem found so far."""
-        if self.errors:
-            raise NotifyConfigError(self.errors)
+    word = str(value).strip().lower()
+    if word not in _TRUE | _FALSE:
+        fail(f"{info.field_name} must be true or false, got {value!r}")
+    return word in _TRUE
 
 
-def check_address(reader: ConfigReader, key: str, address: str) -> None:
+# None until the model decides (email's TLS defaults follow the port).
+Flag = Annotated[bool | None, BeforeValidator(_flag), WithJsonSchema({"type": "boolean"})]
+
+
+def address_problem(key: str, address: str) -> str | None:
     local, _, domain = address.rpartition("@")
     if not local or "." not in domain or any(c in address for c in " \r\n<>,"):
-        reader.errors.append(f"{key}: {address!r} is not an email address")
+        return f"{key}: {address!r} is not an email address"
+    return None
+
+
+def _addresses(value: Any, info: ValidationInfo) -> list[str]:
+    key = info.field_name
+    if isinstance(value, str):
+        items = [part.strip() for part in value.split(",")]
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = [v.strip() for v in value]
+    elif value is None:
+        items = []
+    else:
+        fail(f"{key} must be a comma-separated string or a list of addresses")
+    items = [item for item in items if item]
+    if not items:
+        fail(f"{key} is required")
+    problems = [p for p in (address_problem(key, item) for item in items) if p]
+    if problems:
+        fail("; ".join(problems))
+    return items
+
+
+EmailList = Annotated[
+    list[str],
+    BeforeValidator(_addresses),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "array", "items": {"type": "string", "format": "email"}},
+                {"type": "string", "description": "comma-separated addresses"},
+            ]
+        }
+    ),
+]
+
+
+def _headers(value: Any, info: ValidationInfo) -> dict[str, str]:
+    key = info.field_name
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            fail(f"{key} must be a JSON object: {exc}")
+    if not isinstance(value, dict):
+        fail(f"{key} must be an object of header names to values")
+    problems: list[str] = []
+    for name, header_value in value.items():
+        if not isinstance(header_value, str):
+            problems.append(f"{key}.{name} must be a string")
+        elif (
+            not name or any(c in name for c in " :\r\n\t") or any(c in header_value for c in "\r\n")
+        ):
+            # CR/LF would let a config inject extra headers into the request.
+            problems.append(f"{key}.{name} is not a valid header")
+    if problems:
+        fail("; ".join(problems))
+    return {str(name): v for name, v in value.items()}
+
+
+Headers = Annotated[
+    dict[str, str],
+    BeforeValidator(_headers),
+    WithJsonSchema({"type": "object", "additionalProperties": {"type": "string"}}),
+]
+
+
+class DriverConfig(Options):
+    """Base of every driver's config model; ``from_dict`` is what drivers call."""
+
+    # Keys whose values the admin, API and logs never show.
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Any:
+        """The typed config; ``NotifyConfigError`` listing every problem."""
+        if not isinstance(raw, dict):
+            raise NotifyConfigError([f"config must be an object, got {type(raw).__name__}"])
+        model, found = issues(cls, raw)
+        if model is not None:
+            return model
+        known = sorted(cls.model_fields)
+        unknown = sorted(i.key for i in found if i.kind == "extra_forbidden")
+        errors = (
+            [f"unknown keys: {', '.join(unknown)} (known: {', '.join(known)})"] if unknown else []
+        )
+        for issue in found:
+            if issue.kind == "missing":
+                errors.append(f"{issue.key} is required")
+            elif issue.kind != "extra_forbidden":
+                errors.append(issue.message)
+        raise NotifyConfigError(errors)

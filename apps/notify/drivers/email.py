@@ -4,75 +4,85 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from apps.notify.drivers.base import BaseDriver
-from apps.notify.drivers.config import ConfigReader, check_address
+from apps.notify.drivers.config import (
+    DriverConfig,
+    EmailList,
+    Flag,
+    address_problem,
+    integer,
+    text,
+)
 from apps.notify.errors import NotifyError
 from apps.notify.message import DeliveryResult, NotificationMessage
 from apps.notify.templates import render
+from apps.options import fail
 from apps.outbound import OutboundBlockedError, host_problems
 from apps.outbound.smtp import GuardedSMTP, GuardedSMTPSSL
 
-KEYS = {
-    "smtp_host",
-    "smtp_port",
-    "smtp_user",
-    "smtp_password",
-    "smtp_from",
-    "smtp_to",
-    "use_tls",
-    "starttls",
-}
+
+def _sender(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        problem = address_problem("smtp_from", value.strip())
+        if problem:
+            fail(problem)
+    return value
 
 
-@dataclass(frozen=True)
-class EmailConfig:
-    smtp_host: str
-    smtp_port: int
-    smtp_user: str
-    smtp_password: str
-    smtp_from: str
-    smtp_to: list[str]
-    use_tls: bool
-    starttls: bool
+def _host(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        # The same rule as URLs: only a host every resolver reads the same way.
+        problems = [f"smtp_host {p.removeprefix('host ')}" for p in host_problems(value.strip())]
+        if problems:
+            fail("; ".join(problems))
+    return value
 
-    @classmethod
-    def from_dict(cls, raw: Any) -> EmailConfig:
-        r = ConfigReader(raw, KEYS)
-        port = r.integer("smtp_port", default=587, minimum=1, maximum=65535)
+
+Host = Annotated[text(), BeforeValidator(_host)]
+Port = integer(587, 1, 65535)
+Optional = text("")
+Sender = Annotated[text(), BeforeValidator(_sender)]
+
+
+class EmailConfig(DriverConfig):
+    # Not frozen: the TLS defaults are filled in from the port once it is read.
+    model_config = ConfigDict(frozen=False)
+    secret_fields = ("smtp_password",)
+
+    smtp_host: Host = Field(description="SMTP server")
+    smtp_port: Port = Field(587, description="465 implies TLS, 587 STARTTLS")
+    smtp_user: Optional = Field("", description="Login (optional)")
+    smtp_password: Optional = Field(
+        "", description="Password (required with smtp_user)", json_schema_extra={"writeOnly": True}
+    )
+    smtp_from: Sender = Field(description="Sender address")
+    smtp_to: EmailList = Field(description="Recipients")
+    use_tls: Flag = Field(None, description="Implicit TLS (default: port 465)")
+    starttls: Flag = Field(None, description="STARTTLS (default: port 587 without use_tls)")
+
+    @model_validator(mode="after")
+    def _tls_and_login(self) -> EmailConfig:
         # Defaults follow the port's convention: 465 is implicit TLS, 587 is submission
         # with STARTTLS; anything else (a local relay on 25, a test server) is plain.
-        use_tls = r.boolean("use_tls", default=port == 465)
-        starttls = r.boolean("starttls", default=port == 587 and not use_tls)
-        if use_tls and starttls:
-            r.errors.append("use_tls and starttls are exclusive (implicit TLS vs STARTTLS)")
-        user = r.string("smtp_user", required=False)
-        password = r.string("smtp_password", required=bool(user))
-        sender = r.string("smtp_from")
-        if sender:
-            check_address(r, "smtp_from", sender)
-        host = r.string("smtp_host")
-        if host:
-            # The same rule as URLs: only a host every resolver reads the same way.
-            r.errors.extend(f"smtp_host {p.removeprefix('host ')}" for p in host_problems(host))
-        config = cls(
-            smtp_host=host,
-            smtp_port=port,
-            smtp_user=user,
-            smtp_password=password,
-            smtp_from=sender,
-            smtp_to=r.email_list("smtp_to"),
-            use_tls=use_tls,
-            starttls=starttls,
-        )
-        r.finish()
-        return config
+        if self.use_tls is None:
+            self.use_tls = self.smtp_port == 465
+        if self.starttls is None:
+            self.starttls = self.smtp_port == 587 and not self.use_tls
+        problems = []
+        if self.use_tls and self.starttls:
+            problems.append("use_tls and starttls are exclusive (implicit TLS vs STARTTLS)")
+        if self.smtp_user and not self.smtp_password:
+            problems.append("smtp_password is required")
+        if problems:
+            fail("; ".join(problems))
+        return self
 
 
 def _one_line(text: str) -> str:
@@ -84,7 +94,6 @@ class EmailDriver(BaseDriver):
     name = "email"
     label = "Email (SMTP)"
     config_class = EmailConfig
-    secret_keys = ("smtp_password",)
 
     def build(self, message: NotificationMessage, config: EmailConfig) -> EmailMessage:
         email = EmailMessage()

@@ -3,35 +3,40 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import AliasChoices, BeforeValidator, Field, WithJsonSchema
+
 from apps.notify.drivers.base import MASK, BaseDriver
-from apps.notify.drivers.config import ConfigReader
+from apps.notify.drivers.config import DriverConfig, Headers, url
 from apps.notify.http import ALLOWED_METHODS, send_json
 from apps.notify.message import DeliveryResult, NotificationMessage
 from apps.notify.templates import render
+from apps.options import fail
 
 
-@dataclass(frozen=True)
-class GenericConfig:
-    endpoint_url: str
-    headers: dict[str, str]
-    method: str
+def _method(value: Any) -> str:
+    method = str(value or "POST").strip().upper() if isinstance(value, str | None) else ""
+    if method not in ALLOWED_METHODS:
+        fail(f"method must be one of {', '.join(ALLOWED_METHODS)}")
+    return method
 
-    @classmethod
-    def from_dict(cls, raw: Any) -> GenericConfig:
-        # "endpoint" is what the seed's pipeline examples call the URL.
-        r = ConfigReader(raw, {"endpoint_url", "headers", "method"}, {"endpoint": "endpoint_url"})
-        method = r.string("method", required=False, default="POST").upper()
-        if method not in ALLOWED_METHODS:
-            r.errors.append(f"method must be one of {', '.join(ALLOWED_METHODS)}")
-        config = cls(
-            endpoint_url=r.url("endpoint_url"), headers=r.headers("headers"), method=method
-        )
-        r.finish()
-        return config
+
+EndpointUrl = url()
+Method = Annotated[str, BeforeValidator(_method), WithJsonSchema({"enum": list(ALLOWED_METHODS)})]
+
+
+class GenericConfig(DriverConfig):
+    # "endpoint" is what the seed's pipeline examples call the URL.
+    endpoint_url: EndpointUrl = Field(
+        validation_alias=AliasChoices("endpoint_url", "endpoint"),
+        description="Where to send the JSON (path and query are masked when shown)",
+    )
+    headers: Headers = Field(
+        default_factory=dict, description="Extra HTTP headers (values are masked when shown)"
+    )
+    method: Method = Field("POST", description="HTTP method")
 
 
 class GenericDriver(BaseDriver):

@@ -2,43 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
 
 from apps.notify.drivers.base import BaseDriver
-from apps.notify.drivers.config import ConfigReader
+from apps.notify.drivers.config import DriverConfig, text, url
 from apps.notify.http import send_json
 from apps.notify.message import DeliveryResult, NotificationMessage
 from apps.notify.templates import render
+from apps.options import fail
 
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 SUMMARY_LIMIT = 1024  # the Events API rejects longer summaries
 
 
-@dataclass(frozen=True)
-class PagerDutyConfig:
-    routing_key: str
-    events_url: str
+def _routing_key(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() and any(c.isspace() for c in value.strip()):
+        fail("routing_key must not contain whitespace")
+    return value
 
-    @classmethod
-    def from_dict(cls, raw: Any) -> PagerDutyConfig:
-        r = ConfigReader(raw, {"routing_key", "events_url"})
-        key = r.string("routing_key")
-        if key and any(c.isspace() for c in key):
-            r.errors.append("routing_key must not contain whitespace")
-        config = cls(
-            routing_key=key,
-            events_url=r.url("events_url", required=False, default=DEFAULT_EVENTS_URL),
-        )
-        r.finish()
-        return config
+
+RoutingKey = Annotated[text(), BeforeValidator(_routing_key)]
+EventsUrl = url(DEFAULT_EVENTS_URL)
+
+
+class PagerDutyConfig(DriverConfig):
+    secret_fields = ("routing_key",)
+
+    routing_key: RoutingKey = Field(
+        description="Integration key of the service", json_schema_extra={"writeOnly": True}
+    )
+    events_url: EventsUrl = Field(DEFAULT_EVENTS_URL, description="Events API v2 endpoint")
 
 
 class PagerDutyDriver(BaseDriver):
     name = "pagerduty"
     label = "PagerDuty (Events API v2)"
     config_class = PagerDutyConfig
-    secret_keys = ("routing_key",)
 
     def event(self, message: NotificationMessage, routing_key: str) -> dict[str, Any]:
         ctx = message.context or {}

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import Field
+
 from apps.notify.drivers.base import MASK, BaseDriver
-from apps.notify.drivers.config import ConfigReader
+from apps.notify.drivers.config import DriverConfig, url
 from apps.notify.http import send_json
 from apps.notify.message import DeliveryResult, NotificationMessage
 from apps.notify.templates import render, slack_escape
 
+WebhookUrl = url()
 COLORS = {"critical": "#d32f2f", "error": "#f57c00", "warning": "#fbc02d", "info": "#1976d2"}
 
 
-@dataclass(frozen=True)
-class SlackConfig:
-    webhook_url: str
-
-    @classmethod
-    def from_dict(cls, raw: Any) -> SlackConfig:
-        r = ConfigReader(raw, {"webhook_url"})
-        config = cls(webhook_url=r.url("webhook_url"))
-        r.finish()
-        return config
+class SlackConfig(DriverConfig):
+    webhook_url: WebhookUrl = Field(description="Incoming webhook URL (its path is the secret)")
 
 
 class SlackDriver(BaseDriver):

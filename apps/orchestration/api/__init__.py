@@ -1,1 +1,1 @@
-"""REST API for pipeline definitions and runs."""
+"""REST API (Django REST framework): views and serializers per concept, auth, errors."""

@@ -29,7 +29,7 @@ from django.db.models import DateTimeField, ExpressionWrapper
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from apps.orchestration.engine import sql
+from apps.orchestration.engine import sql_start
 from apps.orchestration.engine.claim import claim
 from apps.orchestration.engine.execute import execute, previous_results
 from apps.orchestration.engine.finish import finish
@@ -79,7 +79,7 @@ def create_run(
     runner: Runner,
     config_json: str | None = None,
     payload_json: str | None = None,
-    companion: sql.Companion | None = None,
+    companion: sql_start.Companion | None = None,
 ) -> PipelineRun:
     """Store a new run (and ``companion``, a row that must exist with it or not at all) and
     schedule its entry node (published after the commit).
@@ -110,18 +110,18 @@ def create_run(
     step = step_for(values["run_id"], config, entry, 1, 0.0, expires)
     if connection.vendor == "postgresql":
         clocked = {
-            "node_deadline": sql.DbNow(grace().total_seconds()),
-            "dispatch_expires_at": sql.DbNow(message_expiry().total_seconds())
+            "node_deadline": sql_start.DbNow(grace().total_seconds()),
+            "dispatch_expires_at": sql_start.DbNow(message_expiry().total_seconds())
             if published
             else None,
-            "created_at": sql.DbNow(),
-            "updated_at": sql.DbNow(),
+            "created_at": sql_start.DbNow(),
+            "updated_at": sql_start.DbNow(),
         }
         raw = {"config": config_json, "payload": payload_json}
-        raw = {k: sql.RawJson(v) for k, v in raw.items() if v is not None}
+        raw = {k: sql_start.RawJson(v) for k, v in raw.items() if v is not None}
         # One statement, committed by itself when no transaction is open (no BEGIN/COMMIT
         # round trips); the step is published after it (on_commit runs at once then).
-        pk = sql.insert_run({**values, **clocked, **raw}, companion)
+        pk = sql_start.insert_run({**values, **clocked, **raw}, companion)
         runner.schedule(step)
         run = PipelineRun(pk=pk, **values)
         run._state.adding = False

@@ -80,13 +80,16 @@ def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | No
         **claimed,
     )
     result = Claim(run, node, execution, clock, results=loaded.results)
-    if not sql.insert_execution(execution):
+    pending = run.status == RunStatus.PENDING
+    inserted = sql.insert_execution(execution, start_run=pending)
+    if not inserted:
         taken = _take_over(result, claimed, runner)
         if taken is None:
             return None
         result = taken
     runner.claim_token = result.token
-    if run.status == RunStatus.PENDING and not result.already_done:
+    # On PostgreSQL a fresh insert marked the run running in the same statement.
+    if pending and not result.already_done and not (inserted and sql.starts_run_inline()):
         PipelineRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
             status=RunStatus.RUNNING, started_at=now, updated_at=now
         )

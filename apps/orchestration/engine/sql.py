@@ -71,28 +71,6 @@ class Clock:
         return self.base + timedelta(seconds=time.monotonic() - self.mono)
 
 
-class RawJson(str):
-    """JSON text already serialized (a request body as received, a cached config): stored
-    with a cast instead of being parsed and dumped again in Python."""
-
-
-@dataclass(frozen=True)
-class DbNow:
-    """The database's clock plus ``seconds``, evaluated by the INSERT itself."""
-
-    seconds: float = 0.0
-
-
-@dataclass(frozen=True)
-class Companion:
-    """A row stored with a new run, in the same statement (PostgreSQL) or transaction:
-    ``values`` by field name, and the name of its foreign key to the run."""
-
-    model: Any
-    values: dict[str, Any]
-    run_field: str
-
-
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
@@ -179,61 +157,6 @@ def db_clock() -> Clock:
         return Clock.starting_at(cursor.fetchone()[0])
 
 
-def _insert_values(model: Any, values: dict[str, Any]) -> tuple[list[str], list[str], list[Any]]:
-    """Columns, placeholders and parameters for inserting ``values`` (by attname) into
-    ``model``; every other concrete field but the primary key gets its default."""
-    columns, marks, params = [], [], []
-    for f in model._meta.concrete_fields:
-        if f.primary_key:
-            continue
-        value = values[f.attname] if f.attname in values else f.get_default()
-        columns.append(_q(f.column))
-        if isinstance(value, DbNow):
-            marks.append("statement_timestamp() + %s * interval '1 second'")
-            params.append(value.seconds)
-        elif isinstance(value, RawJson):
-            marks.append("%s::jsonb")
-            params.append(str(value))
-        else:
-            marks.append("%s")
-            params.append(f.get_db_prep_save(value, connection))
-    return columns, marks, params
-
-
-def insert_run(values: dict[str, Any], companion: Companion | None = None) -> int:
-    """INSERT a run (PostgreSQL), and its companion row in the same statement; returns the
-    run's id. One round trip, no transaction to open or commit: a failing companion (its
-    unique key is taken) takes the run with it."""
-    columns, marks, params = _insert_values(PipelineRun, values)
-    sql = (
-        f"INSERT INTO {_q(PipelineRun._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(marks)}) RETURNING {_column(PipelineRun, 'id')}"
-    )
-    if companion is not None:
-        model = companion.model
-        run_column = _column(model, companion.run_field)
-        c_columns, c_marks, c_params = _insert_values(
-            model, {**companion.values, model._meta.get_field(companion.run_field).attname: 0}
-        )
-        c_marks = [
-            "(SELECT id FROM run)" if column == run_column else mark
-            for column, mark in zip(c_columns, c_marks, strict=True)
-        ]
-        c_params = [
-            p
-            for column, mark, p in zip(c_columns, c_marks, c_params, strict=True)
-            if column != run_column
-        ]
-        sql = (
-            f"WITH run AS ({sql}) INSERT INTO {_q(model._meta.db_table)} "  # noqa: S608
-            f"({', '.join(c_columns)}) VALUES ({', '.join(c_marks)}) RETURNING {run_column}"
-        )
-        params += c_params
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
-
-
 _EXECUTION_INSERT_FIELDS = (
     "run",
     "node_id",
@@ -266,19 +189,43 @@ def _insert_execution_sql(vendor: str) -> str:
     )
 
 
-def insert_execution(execution: StageExecution) -> bool:
+@functools.cache
+def _insert_execution_starting_run_sql() -> str:
+    run = PipelineRun
+    return (
+        f"WITH ins AS ({_insert_execution_sql('postgresql')}), "  # noqa: S608
+        f"started AS (UPDATE {_q(run._meta.db_table)} SET {_column(run, 'status')} = %s, "
+        f"{_column(run, 'started_at')} = %s, {_column(run, 'updated_at')} = %s "
+        f"WHERE {_column(run, 'id')} = %s AND {_column(run, 'status')} = %s "
+        "AND EXISTS (SELECT 1 FROM ins)) SELECT id FROM ins"
+    )
+
+
+def starts_run_inline() -> bool:
+    """Whether ``insert_execution(start_run=True)`` also marks the run running."""
+    return connection.vendor == "postgresql"
+
+
+def insert_execution(execution: StageExecution, *, start_run: bool = False) -> bool:
     """INSERT unless the idempotency key exists; sets ``execution.pk`` when it inserted.
 
     ``ON CONFLICT DO NOTHING`` instead of catching IntegrityError: no savepoint, and an
-    outer transaction is never broken by a duplicate.
+    outer transaction is never broken by a duplicate. ``start_run``: the run is pending (its
+    entry node): mark it running in the same statement on PostgreSQL.
     """
     execution.created_at = execution.started_at
     params = []
     for field in _EXECUTION_INSERT_FIELDS:
         attname = StageExecution._meta.get_field(field).attname
         params.append(_prep(StageExecution, field, getattr(execution, attname)))
+    if start_run and connection.vendor == "postgresql":
+        started = _prep(PipelineRun, "started_at", execution.started_at)
+        sql = _insert_execution_starting_run_sql()
+        params += ["running", started, started, execution.run_id, "pending"]
+    else:
+        sql = _insert_execution_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(_insert_execution_sql(connection.vendor), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -450,25 +397,3 @@ def move_run(run_pk: int, node_id: str, attempt: int, changes: dict[str, Any]) -
     )
     params = [run_pk, node_id, attempt, *(s.value for s in OPEN_RUN_STATUSES)]
     return _update(PipelineRun, changes, where, params) == 1
-
-
-def record_entry_published(run_ids: list[str], expiry_seconds: float) -> int:
-    """Record that the entry steps of these runs were published (by the outbox relay), if
-    nothing else moved them meanwhile."""
-    from django.db.models import DateTimeField, ExpressionWrapper, F
-    from django.db.models.functions import Now
-
-    expires = ExpressionWrapper(
-        Now() + timedelta(seconds=expiry_seconds), output_field=DateTimeField()
-    )
-    return PipelineRun.objects.filter(
-        run_id__in=run_ids, status="pending", dispatch_expires_at__isnull=True
-    ).update(dispatch_expires_at=expires, dispatch_count=F("dispatch_count") + 1)
-
-
-def record_unpublished(run_id: str, node_id: str, attempt: int) -> int:
-    """A step's publish failed: say so, so recovery publishes it when due instead of taking
-    it for a message queued behind others."""
-    return PipelineRun.objects.filter(
-        run_id=run_id, current_node=node_id, current_attempt=attempt
-    ).update(dispatch_expires_at=None)

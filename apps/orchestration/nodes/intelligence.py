@@ -128,6 +128,8 @@ class IntelligenceNodeHandler(BaseNodeHandler):
         if "provider" not in config:
             return ["Missing required field: provider"]
         provider = config["provider"]
+        if not isinstance(provider, str):
+            return ["provider must be a string"]
         if provider not in PROVIDERS:
             return [f"Unknown provider: {provider}. Available: {list(PROVIDERS.keys())}"]
         provider_config = config.get("provider_config") or {}

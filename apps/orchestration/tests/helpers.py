@@ -35,3 +35,28 @@ def wait_until(predicate: Any, timeout: float = 30, message: str = "condition") 
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {message}")
+
+
+def new_run(
+    nodes: list[dict[str, Any]], runner: Any = None, name: str = "engine-test", **defaults: Any
+) -> PipelineRun:
+    """A stored run whose entry step is scheduled on ``runner`` (by default an InlineRunner
+    nobody drains, so nothing runs until the test says so)."""
+    from apps.orchestration import engine
+    from apps.orchestration.engine.runner import InlineRunner
+
+    config: dict[str, Any] = {"version": "1.0", "nodes": nodes}
+    if defaults:
+        config["defaults"] = defaults
+    return engine.create_run(
+        config=config,
+        definition=None,
+        definition_name=name,
+        definition_version=1,
+        payload={},
+        source="test",
+        trace_id=None,
+        environment="test",
+        incident_id=None,
+        runner=runner or InlineRunner(),
+    )

@@ -47,8 +47,11 @@ def test_list_definitions(client):
     definition("one", NODES)
     definition("two", NODES)
     data = client.get("/orchestration/definitions/", **AUTH).json()
-    assert data["count"] == 2
-    assert {d["name"] for d in data["definitions"]} == {"one", "two"}
+    assert data["count"] == 4
+    names = [d["name"] for d in data["definitions"]]
+    assert names[:2] == ["default-alert-pipeline", "health-check"]
+    assert set(names[2:]) == {"one", "two"}
+    assert [d["builtin"] for d in data["definitions"]] == [True, True, False, False]
 
 
 def test_get_a_definition_and_404_for_unknown(client):
@@ -137,7 +140,9 @@ def test_unknown_run_is_404(client):
 @pytest.mark.django_db(transaction=True)
 def test_execute_with_a_broker_answers_202_with_a_status_url(client, celery_on_test_redis):
     definition("queued", NODES)
-    response = post(client, "/orchestration/definitions/queued/execute/", {"payload": {}})
+    response = post(
+        client, "/orchestration/definitions/queued/execute/", {"payload": {}, "wait": 0}
+    )
     assert response.status_code == 202
     body = response.json()
     assert body["status"] == "queued"

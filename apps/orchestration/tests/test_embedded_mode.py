@@ -27,15 +27,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def http_server() -> Iterator[RecordingServer]:
-    server = RecordingServer()
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
-
-
-@pytest.fixture
 def background(settings, monkeypatch) -> Iterator[inprocess.Executor]:
     """The embedded default, with an executor of this test's own (stopped afterwards)."""
     settings.PIPELINE_EMBEDDED_EXECUTION = "background"

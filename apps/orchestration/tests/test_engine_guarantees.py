@@ -23,27 +23,9 @@ from apps.orchestration.engine.heartbeat import heartbeat
 from apps.orchestration.engine.runner import InlineRunner
 from apps.orchestration.models import PipelineRun, RunStatus, StageExecution, StageStatus
 from apps.orchestration.nodes import NodeResult
+from apps.orchestration.tests.helpers import new_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
-
-
-def new_run(nodes: list[dict[str, Any]], **defaults: Any) -> PipelineRun:
-    """A stored run whose entry step is scheduled but not run (nobody drains the runner)."""
-    config: dict[str, Any] = {"version": "1.0", "nodes": nodes}
-    if defaults:
-        config["defaults"] = defaults
-    return engine.create_run(
-        config=config,
-        definition=None,
-        definition_name="guarantees",
-        definition_version=1,
-        payload={},
-        source="test",
-        trace_id=None,
-        environment="test",
-        incident_id=None,
-        runner=InlineRunner(),
-    )
 
 
 def execution(run: PipelineRun, node_id: str, attempt: int = 1) -> StageExecution:
@@ -304,3 +286,12 @@ def test_a_heartbeat_keeps_a_slow_nodes_lease_past_its_length(test_node_types, s
     assert heartbeat.renewals - before >= 2
     assert execution(run, "slow").status == StageStatus.SUCCEEDED
     assert execution(run, "slow").starts == 1
+
+
+def test_claiming_the_entry_node_starts_the_run(test_node_types):
+    run = new_run([{"id": "a", "type": "sleep"}, {"id": "b", "type": "sleep"}])
+    assert PipelineRun.objects.get(pk=run.pk).status == RunStatus.PENDING
+    held = claim(run.run_id, "a", 1, runner("w1"))
+    stored = PipelineRun.objects.get(pk=run.pk)
+    assert stored.status == RunStatus.RUNNING
+    assert stored.started_at == execution(run, "a").started_at == held.execution.started_at

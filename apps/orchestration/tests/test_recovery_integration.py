@@ -17,29 +17,12 @@ from apps.orchestration.celery_runner import CeleryRunner
 from apps.orchestration.engine import sql
 from apps.orchestration.engine.runner import InlineRunner
 from apps.orchestration.models import PipelineRun, RunStatus, StageExecution, StageStatus
+from apps.orchestration.tests.helpers import new_run
 from tests.support.services import redis_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 HELD_QUEUE = "held-for-recovery-test"
-
-
-def new_run(nodes: list[dict[str, Any]], runner: Any = None, **defaults: Any) -> PipelineRun:
-    config: dict[str, Any] = {"version": "1.0", "nodes": nodes}
-    if defaults:
-        config["defaults"] = defaults
-    return engine.create_run(
-        config=config,
-        definition=None,
-        definition_name="recovery",
-        definition_version=1,
-        payload={},
-        source="test",
-        trace_id=None,
-        environment="test",
-        incident_id=None,
-        runner=runner or InlineRunner(),
-    )
 
 
 def stall(*runs: PipelineRun) -> None:

@@ -55,7 +55,13 @@ def test_an_interval_schedule_runs_the_scheduled_pipeline_task_with_the_definiti
     task = PeriodicTask.objects.get(name="health-checks every 5m")
     assert task.task == "orchestration.run_scheduled_pipeline"
     assert json.loads(task.args) == ["health-checks"]
-    assert json.loads(task.kwargs) == {"payload": {}, "environment": "staging"}
+    assert json.loads(task.kwargs) == {
+        "payload": {},
+        "environment": "staging",
+        # One run per firing slot (see start_scheduled).
+        "schedule": "health-checks every 5m",
+        "slot_seconds": 300,
+    }
     assert (task.interval.every, task.interval.period) == (5, IntervalSchedule.MINUTES)
     assert task.expire_seconds == 300
     assert schedule.when == "every 5m"

@@ -11,6 +11,8 @@ Usage:
     python manage.py run_pipeline --config ./pipelines/custom.json
     python manage.py run_pipeline --definition my-pipeline --dry-run
     python manage.py run_pipeline --definition my-pipeline --async [--wait]
+    python manage.py run_pipeline --definition health-check       # built-ins run by name too
+    python manage.py run_pipeline --retry <run_id> [--wait]       # from the failed node
 
 Without --async every node runs in this process; with it the run goes to the Celery workers
 and --wait follows it node by node. The exit code is non-zero when the run fails.
@@ -25,14 +27,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.orchestration.defaults import checks_only_definition, default_alert_definition
+from apps.orchestration.defaults import (
+    checks_only_definition,
+    default_alert_definition,
+    resolve_definition,
+)
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
 from apps.orchestration.dispatch import broker_configured
 from apps.orchestration.errors import DefinitionInvalidError
 from apps.orchestration.models import PipelineDefinition, PipelineRun
 from apps.orchestration.results import run_result
-
-FINAL = ("completed", "failed")
 
 
 class Command(BaseCommand):
@@ -70,8 +74,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout", type=float, default=600.0, help="Seconds --wait waits (default 600)"
         )
+        parser.add_argument(
+            "--retry",
+            metavar="RUN_ID",
+            help="Retry a failed run from its failed node (a new attempt in the same run)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["retry"]:
+            self._retry(options)
+            return
         if options["definition"] and options["config"]:
             raise CommandError("Cannot specify both --definition and --config")
         if options["payload"] and options["file"]:
@@ -126,7 +138,7 @@ class Command(BaseCommand):
     def _get_definition(self, options: dict[str, Any]) -> tuple[PipelineDefinition, str | None]:
         if options["definition"]:
             name = options["definition"]
-            definition = PipelineDefinition.objects.filter(name=name).first()
+            definition = resolve_definition(name, active_only=False)
             if definition is None:
                 raise CommandError(f"Pipeline definition not found: {name}")
             if not definition.is_active:
@@ -206,11 +218,45 @@ class Command(BaseCommand):
                     self.stderr.write(
                         f"  [{ex.node_type}] {ex.node_id} attempt {ex.attempt}: {ex.status}{where}"
                     )
-            if run.status in FINAL:
+            if run.is_finished:
                 return run_result(run)
             if time.monotonic() > end:
                 raise CommandError(f"Run {run_id} still {run.status} after {timeout:g}s")
             time.sleep(0.25)
+
+    # --- retry ---------------------------------------------------------------------------
+
+    def _retry(self, options: dict[str, Any]) -> None:
+        from apps.orchestration.engine import control
+
+        run_id = options["retry"]
+        before = PipelineRun.objects.filter(run_id=run_id[:36]).first()
+        if before is None:
+            raise CommandError(f"Run not found: {run_id}")
+        try:
+            node = control.failed_node(before) if before.status == "failed" else None
+            if node and not options["json"]:
+                self.stdout.write(f"Retrying run {before.run_id} from node {node}")
+                self.stdout.write(f"Status URL: /orchestration/runs/{before.run_id}/")
+            run = control.retry_run(run_id)
+        except control.RunStateError as exc:
+            raise CommandError(str(exc)) from None
+        run.refresh_from_db()
+        if run.is_finished or options["wait"]:
+            result = (
+                run_result(run) if run.is_finished else self._follow(run_id, options["timeout"])
+            )
+        else:
+            if options["json"]:
+                self.stdout.write(json.dumps(run_result(run), indent=2, default=str))
+            return
+        if options["json"]:
+            self.stdout.write(json.dumps(result, indent=2, default=str))
+        else:
+            definition = PipelineDefinition(name=run.definition_name, config=run.config)
+            self._display_result(result, definition, None)
+        if result["status"] != "completed":
+            raise CommandError(f"Pipeline {result['status']}: {result.get('error') or ''}")
 
     # --- output --------------------------------------------------------------------------
 
