@@ -65,6 +65,10 @@ class ProcessingResult:
     ignored: str = ""
     alerts: list[TouchedAlert] = field(default_factory=list)
     incident_ids: list[int] = field(default_factory=list)
+    # Incidents this call created or reopened (news even when no alert changed: a firing
+    # alert whose incident was closed, or resolved by an operator, opens one again).
+    created_incident_ids: list[int] = field(default_factory=list)
+    reopened_incident_ids: list[int] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -149,6 +153,8 @@ class AlertOrchestrator:
                 result.incident_ids.append(t.incident_id)
         result.incidents_created = len(changes.created)
         result.incidents_updated = len(changes.updated)
+        result.created_incident_ids = list(changes.created)
+        result.reopened_incident_ids = list(changes.reopened)
         return result
 
     def _lock_or_create(self, source: str, item: NormalizedAlert) -> tuple[Alert, bool]:

@@ -110,6 +110,7 @@ class AlertChange:
 class IncidentView:
     status: str
     severity: str
+    opened: str = ""  # "created" or "reopened" by this very delivery
 
     @property
     def active(self) -> bool:
@@ -172,7 +173,7 @@ def on_delivery(
     _record_flaps(state, changes, settings, now)
     previously = state.incident_status
     state.incident_status = incident.status
-    if not material:
+    if not material and not incident.opened:
         return Decision(UNCHANGED, reason=_unchanged_reason(changes))
     if state.flapping_since is not None:
         return Decision(
@@ -181,6 +182,7 @@ def on_delivery(
             f"{format_duration(settings.flap_window)} (not before {at(state.flap_quiet_until)}); "
             f"this change: {_summary(material)}",
         )
+    material = material or changes  # the incident (re)opened around unchanged alerts
     silenced = [c for c in material if c.silenced_by is not None]
     if len(silenced) == len(material):
         if incident.active and state.next_reminder_at is None and settings.repeat_interval:
@@ -212,8 +214,9 @@ def on_delivery(
         return Decision(
             UNCHANGED, reason=f"the incident is {incident.status}: {_summary(material)}"
         )
-    if previously in ("", RESOLVED, "closed"):
-        opened = "incident reopened" if previously == RESOLVED else "new incident"
+    if incident.opened or previously in ("", RESOLVED, "closed"):
+        reopened = incident.opened == "reopened" or (not incident.opened and previously == RESOLVED)
+        opened = "incident reopened" if reopened else "new incident"
         decision = Decision(NEW, notify=True, reason=f"{opened}: {_summary(material)}")
     else:
         decision = Decision(CHANGED, notify=True, reason=_summary(material))

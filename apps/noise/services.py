@@ -120,7 +120,7 @@ def decide_for_ingest(
     decision = rules.on_delivery(
         state,
         [changes[t.alert_id] for t in mine],
-        rules.IncidentView(incident.status, incident.severity),
+        rules.IncidentView(incident.status, incident.severity, _opened(processed, incident_id)),
         run.settings,
         now,
     )
@@ -147,10 +147,21 @@ def _focus(processed: ProcessingResult, changes: dict[int, rules.AlertChange]) -
     """The run's incident: the ingest's primary one, unless only another incident of the
     delivery changed materially (then the most severe such change's): notify on news."""
     primary = processed.incident_id
-    material = [t for t in processed.alerts if changes[t.alert_id].material and t.incident_id]
+    opened = {*processed.created_incident_ids, *processed.reopened_incident_ids}
+    material = [
+        t
+        for t in processed.alerts
+        if t.incident_id and (changes[t.alert_id].material or t.incident_id in opened)
+    ]
     if not material or any(t.incident_id == primary for t in material):
         return primary
     return max(material, key=lambda t: rules.severity_rank(t.severity)).incident_id
+
+
+def _opened(processed: ProcessingResult, incident_id: int) -> str:
+    if incident_id in processed.created_incident_ids:
+        return "created"
+    return "reopened" if incident_id in processed.reopened_incident_ids else ""
 
 
 def _with_silences(

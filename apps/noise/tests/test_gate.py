@@ -122,7 +122,7 @@ def test_a_change_of_status_severity_alert_or_acknowledgement_starts_a_run(
     assert PipelineRun.objects.count() == 2
 
 
-def test_a_firing_alert_of_a_closed_incident_starts_a_run(scenario) -> None:
+def test_a_firing_alert_of_a_closed_incident_starts_a_run_that_tells_of_the_new_one(scenario):
     from apps.alerts.incidents import close_incident
 
     scenario.push(alert())
@@ -130,6 +130,22 @@ def test_a_firing_alert_of_a_closed_incident_starts_a_run(scenario) -> None:
 
     assert scenario.push(alert()).status_code == 202
     assert Incident.objects.filter(status="open").count() == 1
+    # The alert did not change, but it has a new incident: that is news.
+    assert scenario.sink.kinds() == ["new", "new"]
+
+
+def test_an_incident_an_operator_resolved_while_its_alert_fires_reopens_and_notifies(
+    scenario,
+) -> None:
+    from apps.alerts.incidents import resolve_incident
+
+    scenario.push(alert())
+    resolve_incident(Incident.objects.get().pk)
+
+    assert scenario.push(alert()).status_code == 202
+    assert Incident.objects.get().status == "open"
+    assert scenario.sink.kinds() == ["new", "new"]
+    assert "incident reopened" in NoiseDecision.objects.filter(stage="ingest").last().reason
 
 
 def test_a_delivery_passed_on_but_not_ingested_yet_keeps_the_old_state_from_looking_current(
@@ -153,7 +169,9 @@ def test_a_repeat_inside_the_dedup_window_is_answered_with_its_run(settings, sce
     first = scenario.push(alert())
     again = scenario.push(alert())
 
-    assert again.status_code == first.status_code == 202
+    # The dedup layer's answer (the earlier run and its status), not the gate's.
+    assert first.status_code == 202
+    assert again.json()["replayed"] is True
     assert again.json()["run_id"] == first.json()["run_id"]
 
 
