@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from apps.noise import clock
 from apps.noise import matchers as matcher_rules
 from apps.noise.decide import KINDS
 
@@ -137,7 +138,9 @@ class Silence(models.Model):
     ends_at = models.DateTimeField(db_index=True)
     created_by = models.CharField(max_length=255)
     comment = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    # On the noise clock, like the window itself: compared with it (a silence created or
+    # expired before it started was never in force).
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     # Set once the end-of-window sweep told the incidents still firing ("still firing after
     # maintenance"); an expired silence is processed once.
@@ -157,6 +160,12 @@ class Silence(models.Model):
             return matcher_rules.describe(self.parsed())
         except matcher_rules.MatcherError:
             return "(invalid matchers)"
+
+    @property
+    def was_in_force(self) -> bool:
+        """False for a window that ended before it began (expired while pending, or created
+        already over): its end tells nobody anything."""
+        return self.ends_at > max(self.starts_at, self.created_at)
 
     def state(self, now: datetime) -> str:
         if self.ends_at <= now:

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from apps.alerts.models import Alert, Incident
-from apps.noise import clock, silences
+from apps.noise import clock, periodic, silences
 from apps.noise import decide as rules
 from apps.noise.config import NoiseSettings
 from apps.noise.models import GateMemory, NoiseDecision, NoiseState, Silence
@@ -49,8 +49,8 @@ def send_reminders(now: datetime | None = None) -> int:
     due = NoiseState.objects.filter(Q(next_reminder_at__lte=now) | Q(digest_due_at__lte=now))
     started = 0
     for pk in due.order_by("pk").values_list("pk", flat=True)[:BATCH]:
-        started += _fire(pk, now, "digest", rules.on_digest, lambda s: s.digest_due_at)
-        started += _fire(pk, now, "reminder", rules.on_reminder, lambda s: s.next_reminder_at)
+        started += _fire(pk, now, "digest", periodic.on_digest, lambda s: s.digest_due_at)
+        started += _fire(pk, now, "reminder", periodic.on_reminder, lambda s: s.next_reminder_at)
     return started
 
 
@@ -60,7 +60,7 @@ def end_flapping(now: datetime | None = None) -> int:
     due = NoiseState.objects.filter(flapping_since__isnull=False, flap_quiet_until__lte=now)
     started = 0
     for pk in due.order_by("pk").values_list("pk", flat=True)[:BATCH]:
-        started += _fire(pk, now, "flap-end", rules.on_flap_end, lambda s: s.flapping_since)
+        started += _fire(pk, now, "flap-end", periodic.on_flap_end, lambda s: s.flapping_since)
     return started
 
 
@@ -71,7 +71,7 @@ def end_silences(now: datetime | None = None) -> int:
     started = 0
     for silence in Silence.objects.filter(ends_at__lte=now, end_handled_at__isnull=True):
         try:
-            matchers = silence.parsed()
+            matchers = silence.parsed() if silence.was_in_force else []
         except ValueError:
             matchers = []
         for incident_id in _critical_incidents_matching(matchers) if matchers else []:
@@ -84,7 +84,7 @@ def end_silences(now: datetime | None = None) -> int:
                 moment: datetime,
                 s: Silence = silence,
             ) -> rules.Decision | None:
-                return rules.on_silence_end(
+                return periodic.on_silence_end(
                     state, incident, s.pk, s.ends_at, held, settings, moment
                 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from apps.noise import decide
+from apps.noise import decide, periodic
 from apps.noise.config import NoiseSettings
 from apps.noise.decide import AlertChange, IncidentView, State
 from apps.noise.tests.support import START
@@ -127,8 +127,8 @@ def test_flapping_ends_after_a_quiet_window_with_one_message_saying_where_it_set
     quiet_until = START + timedelta(minutes=10)
     state = State(told=True, flapping_since=START, flap_quiet_until=quiet_until)
 
-    early = decide.on_flap_end(state, OPEN, None, settings, quiet_until - timedelta(seconds=1))
-    settled = decide.on_flap_end(state, OPEN, None, settings, quiet_until)
+    early = periodic.on_flap_end(state, OPEN, None, settings, quiet_until - timedelta(seconds=1))
+    settled = periodic.on_flap_end(state, OPEN, None, settings, quiet_until)
 
     assert early is None
     assert (settled.kind, settled.notify) == ("changed", True)
@@ -146,8 +146,8 @@ def test_the_storm_governor_folds_past_the_limit_and_the_digest_sums_them_up() -
     assert kinds == ["changed", "changed", "storm-folded", "storm-folded", "storm-folded"]
     assert state.folded == 3
     assert state.digest_due_at == START + timedelta(minutes=1)
-    assert decide.on_digest(state, OPEN, None, settings, START + timedelta(seconds=59)) is None
-    digest = decide.on_digest(state, OPEN, None, settings, START + timedelta(minutes=1))
+    assert periodic.on_digest(state, OPEN, None, settings, START + timedelta(seconds=59)) is None
+    digest = periodic.on_digest(state, OPEN, None, settings, START + timedelta(minutes=1))
     assert (digest.kind, digest.notify, digest.folded) == ("changed", True, 3)
     assert state.folded == 0
 
@@ -167,22 +167,22 @@ def test_one_analysis_per_cooldown_later_notifications_reuse_it() -> None:
 def test_a_reminder_comes_due_after_the_repeat_interval_and_moves_on() -> None:
     state = State(told=True, last_notified_at=START, next_reminder_at=START + timedelta(hours=4))
 
-    assert decide.on_reminder(state, OPEN, None, DEFAULTS, START + timedelta(hours=3)) is None
+    assert periodic.on_reminder(state, OPEN, None, DEFAULTS, START + timedelta(hours=3)) is None
     due = START + timedelta(hours=4)
-    reminder = decide.on_reminder(state, OPEN, None, DEFAULTS, due)
+    reminder = periodic.on_reminder(state, OPEN, None, DEFAULTS, due)
     assert (reminder.kind, reminder.notify) == ("reminder", True)
     assert state.next_reminder_at == due + timedelta(hours=4)
 
 
 def test_a_reminder_is_held_by_a_silence_or_by_flapping_and_stops_when_resolved() -> None:
     due = START + timedelta(hours=4)
-    held = decide.on_reminder(State(next_reminder_at=due), OPEN, 3, DEFAULTS, due)
+    held = periodic.on_reminder(State(next_reminder_at=due), OPEN, 3, DEFAULTS, due)
     flapping = State(next_reminder_at=due, flapping_since=START)
     over = State(next_reminder_at=due)
 
     assert (held.kind, held.notify, held.silence_id) == ("silenced", False, 3)
-    assert decide.on_reminder(flapping, OPEN, None, DEFAULTS, due).kind == "flapping"
-    assert decide.on_reminder(over, RESOLVED, None, DEFAULTS, due) is None
+    assert periodic.on_reminder(flapping, OPEN, None, DEFAULTS, due).kind == "flapping"
+    assert periodic.on_reminder(over, RESOLVED, None, DEFAULTS, due) is None
     assert over.next_reminder_at is None
 
 
@@ -190,9 +190,11 @@ def test_an_acknowledged_incident_is_not_reminded_until_unacknowledged() -> None
     due = START + timedelta(hours=4)
     state = State(told=True, next_reminder_at=due)
 
-    held = decide.on_reminder(state, IncidentView("acknowledged", "critical"), None, DEFAULTS, due)
+    held = periodic.on_reminder(
+        state, IncidentView("acknowledged", "critical"), None, DEFAULTS, due
+    )
     later = due + timedelta(hours=4)
-    resumed = decide.on_reminder(state, OPEN, None, DEFAULTS, later)
+    resumed = periodic.on_reminder(state, OPEN, None, DEFAULTS, later)
 
     assert (held.kind, held.notify) == ("reminder", False)
     assert held.reason == "reminder held: the incident is acknowledged"
@@ -209,7 +211,7 @@ def test_the_end_of_a_silence_tells_a_critical_incident_once_unless_told_since()
     ended = START + timedelta(hours=2)
 
     def end(state: State, incident: IncidentView = OPEN, still: int | None = None):
-        return decide.on_silence_end(state, incident, 9, ended, still, DEFAULTS, ended)
+        return periodic.on_silence_end(state, incident, 9, ended, still, DEFAULTS, ended)
 
     told_since = State(last_notified_at=ended + timedelta(seconds=1))
     assert end(State()).kind == "still-firing"

@@ -84,6 +84,24 @@ def test_a_silence_with_a_critical_alert_still_firing_at_its_end_notifies_exactl
     assert Alert.objects.get().status == "firing"
 
 
+def test_a_silence_that_was_never_in_force_tells_nobody_when_it_ends(
+    simulated, sink: MessageSink
+) -> None:
+    scenario = Scenario(simulated, sink, pipeline())
+    scenario.push(alert())  # told: new
+    later = silences.create(
+        parse_all(["host=db-1"]),
+        created_by="alice",
+        comment="tonight",
+        starts_at=simulated.now() + timedelta(hours=6),
+        duration=timedelta(hours=1),
+    )
+    silences.expire(later)  # called off before it began
+    scenario.sweep()
+
+    assert sink.kinds() == ["new"]
+
+
 def test_a_silence_holds_only_what_it_matches(simulated, sink: MessageSink) -> None:
     scenario = Scenario(simulated, sink, pipeline())
     silences.create(
