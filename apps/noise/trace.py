@@ -41,14 +41,25 @@ def build_incident(incident_id: int, *, limit: int = DEFAULT_LIMIT) -> dict[str,
     incident = Incident.objects.filter(pk=incident_id).first()
     if incident is None:
         raise TraceNotFound(f"no incident {incident_id}")
-    decisions = list(NoiseDecision.objects.filter(incident_id=incident_id).order_by("-at", "-id"))
-    runs = set(PipelineRun.objects.filter(incident_id=incident_id).values_list("run_id", flat=True))
+    # Only the latest ``limit`` of each kind are read: a storm's incident has thousands.
+    all_decisions = NoiseDecision.objects.filter(incident_id=incident_id).order_by("-at", "-id")
+    undecided = (
+        PipelineRun.objects.filter(incident_id=incident_id)
+        .exclude(run_id__in=all_decisions.exclude(run_id="").values("run_id"))
+        .order_by("-created_at")
+    )
+    decisions = list(all_decisions[:limit] if limit else all_decisions)
+    runs = set((undecided[:limit] if limit else undecided).values_list("run_id", flat=True))
     events = _events(decisions, runs)
-    omitted = max(0, len(events) - limit) if limit else 0
+    omitted = 0
+    if limit:
+        total = all_decisions.count() + undecided.count()
+        events = events[-limit:]
+        omitted = max(0, total - len(events))
     return {
         "incident": _incident(incident),
         "alerts": _alerts(Alert.objects.filter(incident_id=incident_id)),
-        "events": events[omitted:],
+        "events": events,
         "events_omitted": omitted,
     }
 

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from apps.noise import sweeps
+from apps.orchestration.dispatch import broker_configured
 
 
 class Command(BaseCommand):
     help = "Send due reminders and storm digests; handle ended silences and flapping."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not broker_configured():
+            # No workers: run the sweeps' runs here, before this short-lived process exits
+            # (background threads would die with it and leave them to recovery).
+            settings.PIPELINE_EMBEDDED_EXECUTION = "inline"
         reminders = sweeps.send_reminders()
         silences = sweeps.end_silences()
         flapping = sweeps.end_flapping()
