@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from apps.orchestration.engine import sql
+from apps.orchestration.engine import sql, sql_claim
 from apps.orchestration.engine.policy import NodePolicy, lease_seconds, max_starts
 from apps.orchestration.engine.runner import Runner
 from apps.orchestration.errors import NodeAbandonedError, NodeError, NodeTimeoutError
@@ -51,7 +51,22 @@ class Claim:
 
 def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | None:
     """The execution this message may run, or None when it is stale or owned elsewhere."""
-    loaded = sql.load_run(run_id)
+    token = str(uuid.uuid4())
+    inserted: int | None = None
+    if sql_claim.available():
+        # One round trip: the run, and our execution inserted if the run stands here.
+        found = sql_claim.load_and_claim(
+            run_id,
+            node_id,
+            attempt,
+            token=token,
+            task_id=runner.task_id,
+            worker=runner.worker,
+            lease_seconds=lease_seconds(),
+        )
+        loaded, inserted = found if found is not None else (None, None)
+    else:
+        loaded = sql.load_run(run_id)
     if loaded is None:
         logger.warning("run %s no longer exists; dropping node %s", run_id, node_id)
         return None
@@ -60,8 +75,7 @@ def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | No
         logger.info("stale message for run %s node %s attempt %s", run_id, node_id, attempt)
         return None
     node = node_index(run.config["nodes"])[node_id]
-    now = clock.now()
-    token = str(uuid.uuid4())
+    now = clock.base if inserted else clock.now()  # the statement's own clock when it inserted
     claimed = {
         "claim_token": token,
         "task_id": runner.task_id,
@@ -81,12 +95,16 @@ def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | No
     )
     result = Claim(run, node, execution, clock, results=loaded.results)
     pending = run.status == RunStatus.PENDING
-    inserted = sql.insert_execution(execution, start_run=pending)
-    if not inserted:
+    if inserted:
+        execution.pk, execution.created_at = inserted, now
+        execution._state.adding = False
+    elif sql_claim.available() or not sql.insert_execution(execution, start_run=pending):
         taken = _take_over(result, claimed, runner)
         if taken is None:
             return None
         result = taken
+    else:
+        inserted = execution.pk
     runner.claim_token = result.token
     # On PostgreSQL a fresh insert marked the run running in the same statement.
     if pending and not result.already_done and not (inserted and sql.starts_run_inline()):

@@ -1,0 +1,121 @@
+"""A node's claim in one statement on PostgreSQL: load the run, insert the execution, start
+the run.
+
+What ``sql.load_run`` and ``sql.insert_execution`` do in two round trips, done in one: a
+data-modifying CTE reads the run (with the database clock and the earlier nodes' results),
+inserts the execution only if the run stands open at this node and attempt and nobody holds
+the key yet, and marks a pending run running. Python then decides as before: stale message,
+fresh claim, or (the key exists) the take-over path.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from django.db import connection
+
+from apps.orchestration.engine.sql import (
+    Clock,
+    LoadedRun,
+    _column,
+    _from_db,
+    _q,
+    _run_state_fields,
+)
+from apps.orchestration.models import (
+    OPEN_RUN_STATUSES,
+    RESULT_STAGE_STATUSES,
+    PipelineRun,
+    StageExecution,
+    StageStatus,
+)
+
+
+def available() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@functools.cache
+def _claim_sql() -> str:
+    run, se = PipelineRun, StageExecution
+    run_table, se_table = _q(run._meta.db_table), _q(se._meta.db_table)
+    fields = _run_state_fields()
+    columns = ", ".join(f"{_q(f.column)}" for f in fields)
+    c = functools.partial(_column, se)
+    r = functools.partial(_column, run)
+    insert_columns = ", ".join(
+        c(f)
+        for f in (
+            "run", "node_id", "node_type", "attempt", "idempotency_key", "status", "task_id",
+            "worker", "claim_token", "lease_expires_at", "output_snapshot", "error_type",
+            "error_message", "error_retryable", "created_at", "started_at", "starts",
+        )
+    )  # fmt: skip
+    results = ", ".join(["%s"] * len(RESULT_STAGE_STATUSES))
+    return (
+        f"WITH r AS (SELECT {columns}, statement_timestamp() AS now_ "  # noqa: S608
+        f"FROM {run_table} WHERE {r('run_id')} = %s), "
+        f"ins AS (INSERT INTO {se_table} ({insert_columns}) "
+        f"SELECT r.{r('id')}, %s, COALESCE((SELECT n->>'type' FROM "
+        f"jsonb_array_elements(r.{r('config')}->'nodes') n WHERE n->>'id' = %s LIMIT 1), ''), "
+        "%s, %s, %s, %s, %s, %s, r.now_ + %s * interval '1 second', '{}'::jsonb, '', '', "
+        "false, r.now_, r.now_, 1 "
+        f"FROM r WHERE r.{r('status')} IN (%s, %s) AND r.{r('current_node')} = %s "
+        f"AND r.{r('current_attempt')} = %s "
+        f"ON CONFLICT ({c('idempotency_key')}) DO NOTHING RETURNING {c('id')}), "
+        f"started AS (UPDATE {run_table} SET {r('status')} = %s, "
+        f"{r('started_at')} = (SELECT now_ FROM r), {r('updated_at')} = (SELECT now_ FROM r) "
+        f"WHERE {r('id')} = (SELECT {r('id')} FROM r) AND {r('status')} = %s "
+        "AND EXISTS (SELECT 1 FROM ins) RETURNING 1) "
+        f"SELECT {', '.join(f'r.{_q(f.column)}' for f in fields)}, r.now_, "
+        f"(SELECT json_object_agg({c('node_id')}, {c('output_snapshot')} ORDER BY {c('id')}) "
+        f"FROM {se_table} WHERE {c('run')} = r.{r('id')} AND {c('status')} IN ({results})), "
+        "(SELECT id FROM ins) FROM r"
+    )
+
+
+def load_and_claim(
+    run_id: str,
+    node_id: str,
+    attempt: int,
+    *,
+    token: str,
+    task_id: str,
+    worker: str,
+    lease_seconds: float,
+) -> tuple[LoadedRun, int | None] | None:
+    """The run as ``sql.load_run`` gives it, and the id of the execution this call inserted
+    (None: the run is not open at this node and attempt, or the key exists). None when the
+    run does not exist."""
+    params: list[Any] = [
+        run_id,
+        node_id,
+        node_id,
+        attempt,
+        f"{run_id}:{node_id}:{attempt}",
+        StageStatus.RUNNING.value,
+        task_id,
+        worker,
+        token,
+        lease_seconds,
+        *(s.value for s in OPEN_RUN_STATUSES),
+        node_id,
+        attempt,
+        "running",
+        "pending",
+        *(s.value for s in RESULT_STAGE_STATUSES),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = _run_state_fields()
+    values = [_from_db(f, v) for f, v in zip(fields, row, strict=False)]
+    run = PipelineRun.from_db(connection.alias, [f.attname for f in fields], values)
+    now, results, inserted = row[len(fields)], row[len(fields) + 1], row[len(fields) + 2]
+    if isinstance(results, str):  # json text, when no loader parsed it
+        results = json.loads(results)
+    return LoadedRun(run, Clock.starting_at(now), results or {}), inserted
