@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.intelligence",
     "apps.notify",
     "apps.orchestration",
+    "apps.noise",
     "apps.monitoring.apps.MonitoringConfig",
 ]
 
@@ -218,6 +219,13 @@ ALERTS_DEDUP_WINDOW_SECONDS = env_int("ALERTS_DEDUP_WINDOW_SECONDS", 60, minimum
 ALERTS_DEFAULT_PIPELINE = env_str("ALERTS_DEFAULT_PIPELINE")
 ALERTS_SOURCE_PIPELINES = env_mapping("ALERTS_SOURCE_PIPELINES")
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(ALERTS_MAX_BODY_BYTES + 1024, 2_621_440)
+
+# --- Noise control (docs/noise.md) ---------------------------------------------------------------
+# How often beat runs the noise sweeps (reminders, storm digests, silence ends, flap recovery):
+# a reminder is at most this late. Read by workers/app.py from the environment too.
+NOISE_SWEEP_INTERVAL_SECONDS = env_int("NOISE_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+# Decisions (the "why was I notified" log) and the gate's memory are kept this many days.
+NOISE_RETENTION_DAYS = env_int("NOISE_RETENTION_DAYS", 30, minimum=1)
 
 # --- Outbound notifications ---------------------------------------------------------------------
 # Outbound connections (notifications, AI providers) to private, loopback or reserved

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views import defaults
 
 from apps.monitoring.views import metrics_view
+from apps.noise.urls import alert_patterns as noise_alert_patterns
 from apps.orchestration.api.urls import docs_patterns, incident_patterns, notify_patterns
 
 
@@ -35,6 +36,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("alerts/", include((incident_patterns, "incidents"))),
+    path("alerts/", include((noise_alert_patterns, "noise"))),
     path("alerts/", include("apps.alerts.urls")),
     path("notify/", include((notify_patterns, "notify"))),
     path("orchestration/", include("apps.orchestration.urls")),

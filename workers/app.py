@@ -41,12 +41,13 @@ app.conf.task_routes = {
     "orchestration.run_scheduled_pipeline": {"queue": MAINTENANCE_QUEUE},
     "alerts.prune_webhook_deliveries": {"queue": MAINTENANCE_QUEUE},
     "orchestration.prune_runs": {"queue": MAINTENANCE_QUEUE},
+    "noise.*": {"queue": MAINTENANCE_QUEUE},
 }
 # Celery's Django fixup closes the database connection before and after every task unless
 # this is set: a reconnect per node cost more than the node itself. Connections are kept and
 # closed the way Django closes them per request instead (see below).
 app.conf.CELERY_DB_REUSE_MAX = 1_000_000
-app.autodiscover_tasks(["apps.orchestration", "apps.alerts"])
+app.autodiscover_tasks(["apps.orchestration", "apps.alerts", "apps.noise"])
 
 
 @signals.task_prerun.connect
@@ -61,6 +62,7 @@ def _close_old_connections(**kwargs: object) -> None:
 # Beat's default schedule. django-celery-beat's DatabaseScheduler copies it into its tables
 # at start, where operators can see it next to their own schedules.
 RECOVERY_TASK_NAME = "orchestration.recover_stalled_runs"
+NOISE_SWEEP_INTERVAL = float(os.environ.get("NOISE_SWEEP_INTERVAL_SECONDS", "60"))
 app.conf.beat_schedule = {
     "pipeline-recovery": {
         "task": RECOVERY_TASK_NAME,
@@ -76,6 +78,25 @@ app.conf.beat_schedule = {
     # Finished runs older than RUN_RETENTION_DAYS (0: kept forever).
     "prune-runs": {
         "task": "orchestration.prune_runs",
+        "schedule": 3600.0,
+        "options": {"queue": MAINTENANCE_QUEUE, "expires": 600},
+    },
+    # Noise control (docs/noise.md): a reminder or an end-of-maintenance message is at most
+    # one interval late; each firing is idempotent per slot, so a double fire sends once.
+    **{
+        entry: {
+            "task": task,
+            "schedule": NOISE_SWEEP_INTERVAL,
+            "options": {"queue": MAINTENANCE_QUEUE, "expires": max(NOISE_SWEEP_INTERVAL, 30.0)},
+        }
+        for entry, task in (
+            ("noise-reminders", "noise.send_reminders"),
+            ("noise-silence-ends", "noise.end_silences"),
+            ("noise-flap-ends", "noise.end_flapping"),
+        )
+    },
+    "noise-prune": {
+        "task": "noise.prune",
         "schedule": 3600.0,
         "options": {"queue": MAINTENANCE_QUEUE, "expires": 600},
     },

@@ -172,6 +172,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 (verb, reverse(f"admin:alerts_incident_{verb}", args=[incident.pk]))
                 for verb in _allowed(incident)
             ]
+            context["noise_links"] = _noise_links(incident)
         return super().change_view(request, object_id, form_url, context)
 
     def get_urls(self) -> list[URLPattern]:
@@ -202,6 +203,21 @@ class IncidentAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:alerts_incident_change", args=[pk]))
 
         return view
+
+
+def _noise_links(incident: Incident) -> list[tuple[str, str]]:
+    """Why this incident did (not) notify: its noise decisions, and the silences."""
+    from django.apps import apps
+
+    if not apps.is_installed("apps.noise"):
+        return []
+    return [
+        (
+            "Noise decisions for this incident",
+            reverse("admin:noise_noisedecision_changelist") + f"?incident__exact={incident.pk}",
+        ),
+        ("Silences", reverse("admin:noise_silence_changelist")),
+    ]
 
 
 def _allowed(incident: Incident) -> list[str]:

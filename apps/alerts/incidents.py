@@ -33,6 +33,7 @@ class IncidentChanges:
 
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)  # resolved before, active again
 
     def mark_created(self, incident: Incident) -> None:
         if incident.pk not in self.created:
@@ -84,6 +85,7 @@ def _open_or_reopen(alert: Alert, previous: Incident | None, changes: IncidentCh
                     previous.acknowledged_at = None
                     previous.save()
                     changes.mark_updated(previous)
+                    changes.reopened.append(previous.pk)
                     return previous
                 incident = Incident.objects.create(
                     title=alert.name[:500],

@@ -73,6 +73,10 @@ class Alert(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Every delivery that mentions the alert counts here, also the unchanged re-pushes the
+    # change gate answers without a run (apps/noise/gate.py): nothing sent is unaccounted for.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    seen_count = models.PositiveIntegerField(default=0)
     incident = models.ForeignKey(
         Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
     )

@@ -44,6 +44,10 @@ class TouchedAlert:
     severity: str
     incident_id: int | None
     change: str  # "created", "updated" or "resolved"
+    # Before this call ("" when it created the alert): what noise control compares.
+    old_status: str = ""
+    old_severity: str = ""
+    event: str = ""
 
 
 @dataclass
@@ -61,6 +65,10 @@ class ProcessingResult:
     ignored: str = ""
     alerts: list[TouchedAlert] = field(default_factory=list)
     incident_ids: list[int] = field(default_factory=list)
+    # Incidents this call created or reopened (news even when no alert changed: a firing
+    # alert whose incident was closed, or resolved by an operator, opens one again).
+    created_incident_ids: list[int] = field(default_factory=list)
+    reopened_incident_ids: list[int] = field(default_factory=list)
 
     @property
     def has_errors(self) -> bool:
@@ -91,6 +99,11 @@ class ProcessingResult:
 def _fit(value: str, limit: int = 255) -> str:
     """Keys longer than the column are hashed, not cut: cutting could merge distinct keys."""
     return value if len(value) <= limit else f"h:{stable_fingerprint(value)}"
+
+
+def stored_fingerprint(fingerprint: str) -> str:
+    """The fingerprint as the ``Alert`` row stores it (long ones hashed)."""
+    return _fit(fingerprint)
 
 
 class AlertOrchestrator:
@@ -140,6 +153,8 @@ class AlertOrchestrator:
                 result.incident_ids.append(t.incident_id)
         result.incidents_created = len(changes.created)
         result.incidents_updated = len(changes.updated)
+        result.created_incident_ids = list(changes.created)
+        result.reopened_incident_ids = list(changes.reopened)
         return result
 
     def _lock_or_create(self, source: str, item: NormalizedAlert) -> tuple[Alert, bool]:
@@ -169,6 +184,8 @@ class AlertOrchestrator:
                         group_key=_fit(item.group_key or f"alert:{fingerprint}"),
                         started_at=item.started_at or timezone.now(),
                         ended_at=item.ended_at,
+                        last_seen_at=timezone.now(),
+                        seen_count=1,
                     ), True
             except IntegrityError:
                 logger.info("alert %s:%s inserted concurrently; locking it", source, fingerprint)
@@ -203,6 +220,9 @@ class AlertOrchestrator:
             severity=alert.severity,
             incident_id=incident.pk if incident is not None else None,
             change=change,
+            old_status=old_status,
+            old_severity=old_severity,
+            event=item.event.value,
         )
 
     def _update_alert(self, alert: Alert, item: NormalizedAlert) -> None:
@@ -212,6 +232,8 @@ class AlertOrchestrator:
         alert.labels = item.labels or alert.labels
         alert.annotations = item.annotations or alert.annotations
         alert.raw_payload = item.raw
+        alert.last_seen_at = timezone.now()
+        alert.seen_count += 1
         alert.group_key = _fit(item.group_key) if item.group_key else alert.group_key
         if item.status is AlertStatus.FIRING:
             # Resolution messages rarely carry a meaningful severity; firing ones do.

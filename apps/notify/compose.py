@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.noise.decide import decision_in
 from apps.notify.message import SEVERITIES, NotificationMessage, normalize_severity
 
 MAX_ITEMS = 50  # keeps a storm of alerts from producing a multi-megabyte notification
+
+# Titles of the messages noise control marks (docs/noise.md).
+NOISE_LABELS = {
+    "reminder": "Reminder",
+    "resolution": "Resolved",
+    "flapping": "Flapping",
+    "still-firing": "Still firing after maintenance",
+}
 
 _CHECK_SEVERITY = {"critical": "critical", "warning": "warning", "unknown": "warning"}
 
@@ -79,6 +88,10 @@ def build_message(
     if not body and checks:
         body = _check_summary(checks)
 
+    noise = decision_in(previous_outputs or {})
+    if noise is not None:
+        title, body = _marked(noise, title, body)
+
     if incident and incident.get("id") is not None:
         dedup_key = f"incident-{incident['id']}"
     else:
@@ -96,7 +109,24 @@ def build_message(
             "source": source,
             "environment": environment,
             "incident": incident,
+            "noise": noise,
             **data,
         },
         dedup_key=dedup_key,
     )
+
+
+def _marked(noise: dict[str, Any], title: str, body: str) -> tuple[str, str]:
+    """Reminders, resolutions, flapping and the end of maintenance say so in the title;
+    the reason and any storm-folded notifications in the body."""
+    label = NOISE_LABELS.get(str(noise.get("kind")))
+    if label and not title.startswith(f"[{label}]"):
+        title = f"[{label}] {title}"
+    notes = [f"Why now: {noise.get('kind')}: {noise.get('reason') or ''}".rstrip()]
+    folded = noise.get("folded")
+    if isinstance(folded, int) and folded > 0:
+        notes.append(
+            f"+{folded} more notification(s) for this incident were folded during an alert storm."
+        )
+    note = "\n".join(notes)
+    return title, f"{body}\n\n{note}" if body else note

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.noise.config import DEFINITION_PROPERTIES as NOISE_PROPERTIES
+
 NODE_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 
 _RETRY_FIELDS: dict[str, Any] = {
@@ -26,6 +28,8 @@ PIPELINE_SCHEMA: dict[str, Any] = {
         "version": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "defaults": {"type": "object", "properties": _RETRY_FIELDS, "additionalProperties": False},
+        # Noise control (docs/noise.md): on_unchanged, repeat_interval, noise.
+        **NOISE_PROPERTIES,
         "nodes": {
             "type": "array",
             "items": {

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from apps.alerts.webhooks.views import pipeline_webhook
+from apps.noise.api import RunTraceView
 from apps.orchestration.api import definitions, runs, schedules
 
 app_name = "orchestration"
@@ -34,6 +35,7 @@ urlpatterns = [
     path("runs/<str:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),
     path("runs/<str:run_id>/retry/", runs.RunRetryView.as_view(), name="run-retry"),
     path("runs/<str:run_id>/cancel/", runs.RunCancelView.as_view(), name="run-cancel"),
+    path("runs/<str:run_id>/trace/", RunTraceView.as_view(), name="run-trace"),
     path("schedules/", schedules.ScheduleListView.as_view(), name="schedule-list"),
     path(
         "schedules/<str:name>/",

@@ -6,6 +6,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from apps.noise import config as noise_config
 from apps.orchestration import conditions
 from apps.orchestration.graph import node_index, successors
 from apps.orchestration.schema import PIPELINE_SCHEMA
@@ -54,6 +55,7 @@ def validate_config(config: Any) -> list[str]:
                 errors.append(f"Node {label}: {message}")
         errors += _reference_errors(node, label, all_ids)
     errors += _schema_errors(config)
+    errors += noise_config.errors(config)
     if not errors:
         errors += _graph_errors(nodes)
     return errors

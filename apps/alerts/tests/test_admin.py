@@ -91,3 +91,13 @@ def test_the_incident_page_shows_its_alerts_history_and_runs(admin_client):
     assert "DiskFull" in page
     assert "history (alert state changes)" in page.lower()
     assert run.run_id in page
+
+
+def test_the_incident_page_links_its_noise_decisions_and_the_silences(admin_client):
+    item = incident("disk")
+    page = admin_client.get(f"/admin/alerts/incident/{item.pk}/change/").content.decode()
+    decisions = f"/admin/noise/noisedecision/?incident__exact={item.pk}"
+    assert f'href="{decisions}"' in page
+    assert 'href="/admin/noise/silence/"' in page
+    listed = admin_client.get(decisions)
+    assert listed.status_code == 200 and "?e=1" not in listed.get("Location", "")

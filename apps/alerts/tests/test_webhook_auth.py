@@ -25,7 +25,8 @@ RAW = json.dumps(GENERIC).encode()
 
 @pytest.fixture(autouse=True)
 def ingest_only(settings) -> None:
-    ingest_only_definition()
+    # Signatures and replays are checked before noise control's change gate: keep it out.
+    ingest_only_definition(on_unchanged="run")
     settings.ALERTS_DEFAULT_PIPELINE = "ingest-only"
     settings.ALERTS_WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = 300
 

@@ -50,8 +50,13 @@ def post_chunked(path: str, raw: bytes, *, token: str | None = WEBHOOK_TOKEN, **
     )
 
 
-def ingest_only_definition(name: str = "ingest-only") -> PipelineDefinition:
-    return PipelineDefinition.objects.create(name=name, config=INGEST_ONLY)
+def ingest_only_definition(
+    name: str = "ingest-only", *, on_unchanged: str | None = None
+) -> PipelineDefinition:
+    """An ingest-only pipeline; ``on_unchanged="run"`` turns noise control's change gate off
+    for tests about the layers before it (dedup, signatures)."""
+    config = {**INGEST_ONLY, **({"on_unchanged": on_unchanged} if on_unchanged else {})}
+    return PipelineDefinition.objects.create(name=name, config=config)
 
 
 def row_counts() -> tuple[int, int, int]:

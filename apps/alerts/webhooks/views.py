@@ -33,6 +33,7 @@ from apps.alerts.webhooks.body import BodyError, check_declared_size, parse_json
 from apps.alerts.webhooks.intake import ClaimContendedError, start_run
 from apps.alerts.webhooks.responses import error, queued, unavailable
 from apps.monitoring import metrics
+from apps.noise.gate import change_gate
 from apps.orchestration.defaults import default_alert_definition
 from apps.orchestration.errors import DefinitionInvalidError
 from apps.orchestration.models import PipelineDefinition, PipelineRun
@@ -128,6 +129,10 @@ def _accept(request: HttpRequest, source: str | None, route: str, alerts: bool) 
         )
     definition = _definition(request, delivery.source)
     key = _dedup_key(request, route, definition.name, delivery, credential)
+    # Noise control's change gate: a re-push that changes nothing answers 200 without a run.
+    unchanged = change_gate(definition, delivery.source, delivery.alerts, key)
+    if unchanged is not None:
+        return unchanged
     try:
         started = start_run(
             definition,

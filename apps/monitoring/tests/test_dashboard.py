@@ -59,3 +59,9 @@ def test_the_card_links_lead_to_filtered_lists_that_work(admin_client):
 def test_the_dashboard_links_to_flower_when_it_is_configured(admin_client, settings):
     settings.FLOWER_URL = "https://flower.example.com/"
     assert 'href="https://flower.example.com/"' in admin_client.get("/admin/").content.decode()
+
+
+def test_the_incidents_card_links_silences_and_noise_decisions(admin_client):
+    incidents = card(admin_client.get("/admin/").content.decode(), "incidents")
+    assert 'href="/admin/noise/silence/"' in incidents
+    assert 'href="/admin/noise/noisedecision/"' in incidents

@@ -70,7 +70,7 @@ class GenericDriver(BaseDriver):
 
     def payload(self, message: NotificationMessage) -> dict[str, Any]:
         ctx = message.context or {}
-        return {
+        body = {
             "title": message.title,
             "message": message.message,
             "severity": message.severity,
@@ -92,6 +92,10 @@ class GenericDriver(BaseDriver):
                 )
             },
         }
+        if ctx.get("noise"):
+            # Why this message now (new, reminder, resolution, ...): docs/noise.md.
+            body["context"]["noise"] = ctx["noise"]
+        return body
 
     def send(self, message: NotificationMessage, config: dict[str, Any]) -> DeliveryResult:
         cfg = self.parse_config(config)

@@ -32,6 +32,7 @@ class AlertSerializer(serializers.ModelSerializer):
         fields = [
             "id", "source", "fingerprint", "name", "status", "severity", "description",
             "labels", "annotations", "started_at", "ended_at", "received_at", "updated_at",
+            "last_seen_at", "seen_count",
         ]  # fmt: skip
 
 
@@ -53,9 +54,17 @@ class IncidentSerializer(serializers.ModelSerializer):
 class IncidentDetailSerializer(IncidentSerializer):
     alerts = AlertSerializer(many=True, read_only=True)
     runs = serializers.SerializerMethodField()
+    noise = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*IncidentSerializer.Meta.fields, "alerts", "runs"]
+        fields = [*IncidentSerializer.Meta.fields, "alerts", "runs", "noise"]
+
+    @extend_schema_field(serializers.DictField())
+    def get_noise(self, incident: Incident) -> Any:
+        """Noise state and latest decisions; the full path at .../trace/ (docs/noise.md)."""
+        from apps.noise.api import incident_noise
+
+        return incident_noise(incident.pk)
 
     @extend_schema_field(RunSummarySerializer(many=True))
     def get_runs(self, incident: Incident) -> Any:

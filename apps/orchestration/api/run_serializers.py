@@ -7,6 +7,7 @@ from typing import Any
 import django_filters
 from rest_framework import serializers
 
+from apps.noise.api import run_decisions
 from apps.orchestration.models import PipelineRun, RunStatus, StageExecution
 from apps.orchestration.secrets import mask_config
 
@@ -79,6 +80,11 @@ class RunDetailSerializer(RunResultSerializer):
     started_at = serializers.DateTimeField(allow_null=True)
     executions = ExecutionSerializer(many=True)
     config = serializers.DictField()
+    noise = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Noise control's decisions this run acted on (docs/noise.md); the full "
+        "path is at /orchestration/runs/<run_id>/trace/",
+    )
 
 
 def run_detail(run: PipelineRun, result: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +103,7 @@ def run_detail(run: PipelineRun, result: dict[str, Any]) -> dict[str, Any]:
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "executions": executions,
         "config": mask_config(run.config),
+        "noise": run_decisions(run.run_id),
     }
 
 

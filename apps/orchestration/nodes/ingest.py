@@ -2,7 +2,9 @@
 
 It hands *this* run's incident to later nodes through its output (``incident_id``), taken
 from what ``process_webhook`` touched, never from "the latest alert in the table", which
-under concurrent runs would belong to someone else.
+under concurrent runs would belong to someone else, and noise control's decision about it
+(``noise``: kind, notify, analyze, reason; see docs/noise.md), which the intelligence and
+notify nodes act on.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    transaction,
+)
 
 from apps.alerts.drivers import DRIVER_REGISTRY
 from apps.orchestration.errors import NodeError
@@ -70,9 +78,24 @@ class IngestNodeHandler(BaseNodeHandler):
 
         # Imported here: node modules load before Django's app registry is ready.
         from apps.alerts.services import AlertOrchestrator
+        from apps.noise import services as noise
+        from apps.noise import sweeps
 
+        decision: noise.IngestDecision | None = None
         try:
-            processed = AlertOrchestrator().process_webhook(body, driver=driver)
+            periodic = sweeps.periodic_decision(ctx.payload, ctx.run_id, ctx.trace_id)
+            if periodic is not None:
+                # A run a noise sweep started (reminder, digest, end of a silence or of
+                # flapping): nothing to ingest, the decision is already taken.
+                result.output = sweeps.periodic_output(periodic)
+                result.duration_ms = (time.perf_counter() - started) * 1000
+                return result
+            run = noise.RunInfo.load(ctx.run_id, ctx.trace_id)
+            # One transaction: the alerts and the decision about them are stored together, so
+            # a retried ingest finds its decision instead of seeing "nothing changed".
+            with transaction.atomic():
+                processed = AlertOrchestrator().process_webhook(body, driver=driver)
+                decision = noise.decide_for_ingest(run, processed)
         except (OperationalError, InterfaceError) as exc:
             # The database is down or restarting: another attempt later can succeed.
             raise NodeError(f"database unavailable while ingesting: {exc}", retryable=True) from exc
@@ -83,6 +106,10 @@ class IngestNodeHandler(BaseNodeHandler):
             raise NodeError(f"database error while ingesting: {exc}", retryable=False) from exc
 
         result.output = self._output(processed)
+        if decision is not None:
+            result.output["noise"] = decision.output
+            # The run is about the incident that changed (see noise.services._focus).
+            result.output["incident_id"] = decision.incident_id or result.output["incident_id"]
         result.errors.extend(processed.errors)
         if processed.ignored:
             # Later nodes need an incident; an ignored event gives them none.

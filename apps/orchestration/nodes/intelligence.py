@@ -7,7 +7,8 @@ Config (seed format)::
 Output: ``provider``, ``recommendations``, ``count``, ``summary``, ``description``, plus
 ``provider_used``, ``fallback_used``/``fallback_reason`` when an AI provider fell back to the
 local rules, ``exchange`` (the redacted prompt and reply) and ``tokens_used`` for the run's
-token budget.
+token budget. When noise control says not to analyse (docs/noise.md), the incident's last
+analysis is reused (``reused``, ``reused_from_run``) or the node is skipped saying why.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class IntelligenceNodeHandler(BaseNodeHandler):
         from apps.intelligence.context import AnalysisContext, load_incident
         from apps.intelligence.errors import ProviderConfigError, ProviderError
         from apps.intelligence.providers import get_provider
+        from apps.noise.decide import decision_in
 
         started = time.perf_counter()
         result = self.result(ctx, config)
@@ -38,6 +40,9 @@ class IntelligenceNodeHandler(BaseNodeHandler):
         if problems:
             result.errors.extend(problems)
             return result
+        noise = decision_in(ctx.previous_outputs)
+        if noise is not None and not noise.get("analyze"):
+            return self._without_analysis(ctx, config, result, noise, started)
         provider_name = config["provider"]
         try:
             provider = get_provider(provider_name, **(config.get("provider_config") or {}))
@@ -62,6 +67,11 @@ class IntelligenceNodeHandler(BaseNodeHandler):
         output["incident_id"] = ctx.incident_id
         output["incident_found"] = incident is not None if ctx.incident_id is not None else None
         result.output = output
+        if noise is not None:
+            # Later runs inside the analysis cooldown reuse this one (docs/noise.md).
+            from apps.noise.services import record_analysis
+
+            record_analysis(ctx.incident_id, ctx.run_id, output)
         result.duration_ms = (time.perf_counter() - started) * 1000
         logger.info(
             "intelligence node %s: %s recommendations from %s%s",
@@ -71,6 +81,45 @@ class IntelligenceNodeHandler(BaseNodeHandler):
             " (fallback)" if output["fallback_used"] else "",
             extra={"trace_id": ctx.trace_id, "run_id": ctx.run_id},
         )
+        return result
+
+    def _without_analysis(
+        self,
+        ctx: NodeContext,
+        config: dict[str, Any],
+        result: NodeResult,
+        noise: dict[str, Any],
+        started: float,
+    ) -> NodeResult:
+        """Noise control said no analysis: reuse the incident's last one, or skip."""
+        from apps.noise.services import reusable_analysis
+
+        found = reusable_analysis(ctx.incident_id) if noise.get("reuse_analysis") else None
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        if found is not None:
+            analysis, run_id = found
+            result.output = {
+                **analysis,
+                "incident_id": ctx.incident_id,
+                "reused": True,
+                "reused_from_run": run_id,
+            }
+            return result
+        if not noise.get("notify"):
+            why = f"nobody is notified ({noise.get('kind')}: {noise.get('reason')})"
+        elif noise.get("reuse_analysis"):
+            why = "one analysis per incident per cooldown, and the last one is not finished yet"
+        else:
+            why = f"{noise.get('kind')} messages are not analysed"
+        result.skipped = True
+        result.skip_reason = f"noise control: {why}"
+        result.output = {
+            "provider": config["provider"],
+            "recommendations": [],
+            "count": 0,
+            "incident_id": ctx.incident_id,
+            "analysis_skipped": True,
+        }
         return result
 
     def validate_config(self, config: dict[str, Any]) -> list[str]:

@@ -4,6 +4,10 @@ Config (all optional): ``channels`` (stored channel names), ``driver``/``drivers
 active channel of those drivers), ``driver_config`` (an inline, unstored channel of
 ``driver``), ``title``, ``message``, ``severity``, ``channel`` (Slack channel override).
 With none of ``channels``/``driver``/``drivers``, every active channel is used.
+
+When the run's ingest node carries a noise decision (docs/noise.md) that says nobody is
+notified, nothing is sent (status ``suppressed``); a resolution goes only to the channels
+that were told about the incident.
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ class NotifyNodeHandler(BaseNodeHandler):
         return errors
 
     def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        from apps.noise.decide import decision_in
+        from apps.noise.services import told_channels
         from apps.notify.compose import build_message
         from apps.notify.dispatch import deliver, requested_drivers, select_targets
 
@@ -106,8 +112,23 @@ class NotifyNodeHandler(BaseNodeHandler):
             result.errors.extend(problems)
             return self._finish(result, started)
 
+        noise = decision_in(ctx.previous_outputs)
+        if noise is not None:
+            output["noise"] = noise
+            if not noise.get("notify"):
+                # Noise control decided nobody is told (unchanged, silenced, flapping, folded
+                # into a storm): the run is recorded, nothing is sent.
+                return self._suppressed(result, started, f"{noise['kind']}: {noise['reason']}")
+
         targets, problems = select_targets(config)
         result.errors.extend(problems)
+        if noise is not None and noise.get("kind") == "resolution" and targets:
+            # A resolution goes to the channels that were told about the incident, only.
+            told = told_channels(ctx.incident_id)
+            targets = [t for t in targets if t.name in told]
+            if not targets and not problems:
+                reason = "resolution: none of this node's channels was told about the incident"
+                return self._suppressed(result, started, reason)
         if not targets:
             output["status"] = "failed" if problems else "no_channels"
             if not problems:
@@ -157,6 +178,13 @@ class NotifyNodeHandler(BaseNodeHandler):
         elif output["channels_succeeded"]:
             output["status"] = "partial"
         return self._finish(result, started)
+
+    @classmethod
+    def _suppressed(cls, result: NodeResult, started: float, why: str) -> NodeResult:
+        result.output["status"] = "suppressed"
+        result.skipped = True
+        result.skip_reason = f"noise control: {why}"
+        return cls._finish(result, started)
 
     @staticmethod
     def _finish(result: NodeResult, started: float) -> NodeResult:

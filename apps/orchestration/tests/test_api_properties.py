@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +20,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from apps.alerts.models import Incident
+from apps.noise import silences
+from apps.noise.matchers import parse_all
 from apps.notify.models import NotificationChannel
 from apps.orchestration.schedules import create_schedule
 from apps.orchestration.tests.helpers import definition
@@ -64,6 +67,17 @@ ENDPOINTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("post", "/alerts/incidents/{name}/acknowledge/", ()),
     ("post", "/alerts/incidents/{name}/resolve/", ()),
     ("post", "/alerts/incidents/{name}/close/", ()),
+    ("get", "/alerts/incidents/{name}/trace/", ()),
+    ("get", "/orchestration/runs/{name}/trace/", ()),
+    ("get", "/alerts/silences/", ()),
+    (
+        "post",
+        "/alerts/silences/",
+        ("matchers", "comment", "created_by", "starts_at", "ends_at", "duration"),
+    ),
+    ("get", "/alerts/silences/{name}/", ()),
+    ("patch", "/alerts/silences/{name}/", ("ends_at", "comment")),
+    ("delete", "/alerts/silences/{name}/", ()),
 ]
 
 nasty_text = st.one_of(
@@ -122,7 +136,7 @@ def body_for(fields: tuple[str, ...]) -> st.SearchStrategy[bytes]:
 
 queries = st.dictionaries(
     st.sampled_from(["status", "definition", "source", "incident", "since", "until", "page",
-                     "page_size", "active", "severity"]),
+                     "page_size", "active", "severity", "state", "limit"]),
     nasty_text, max_size=3,
 )  # fmt: skip
 
@@ -143,6 +157,9 @@ def world(api) -> Any:
     )
     Incident.objects.create(title="t", source="generic", group_key="g")
     create_schedule("p", every="5m")
+    silences.create(
+        parse_all(["host=db-1"]), created_by="t", comment="t", duration=timedelta(hours=1)
+    )
     return api
 
 

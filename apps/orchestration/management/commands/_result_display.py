@@ -11,10 +11,15 @@ from apps.orchestration.models import PipelineDefinition
 
 def _summary_lines(node_type: str, output: dict[str, Any], node: dict[str, Any]) -> list[str]:
     if node_type == "ingest":
-        return [
+        lines = [
             f"Incident ID: {output.get('incident_id', 'N/A')}",
             f"Alerts created: {output.get('alerts_created', 'N/A')}",
         ]
+        noise = output.get("noise")
+        if isinstance(noise, dict):  # docs/noise.md
+            verdict = "notify" if noise.get("notify") else "no notification"
+            lines.append(f"Noise: {noise.get('kind')} → {verdict}: {noise.get('reason')}")
+        return lines
     if node_type == "context":
         lines = [f"Checks run: {output.get('checks_run', len(output.get('checks', [])))}"]
         for name, metrics in (output.get("system") or {}).items():
