@@ -12,10 +12,14 @@ RECOVERY = "recovery"
 
 
 def beat(name: str, detail: str = "") -> None:
-    """Record that ``name`` ran now (what it did in ``detail``)."""
-    Heartbeat.objects.update_or_create(
-        name=name, defaults={"at": timezone.now(), "detail": detail[:255]}
-    )
+    """Record that ``name`` ran now (what it did in ``detail``).
+
+    One UPDATE statement on one table (no transaction holding locks while it waits for
+    others): a tick can never take part in a deadlock. The row is created the first time.
+    """
+    values = {"at": timezone.now(), "detail": detail[:255]}
+    if not Heartbeat.objects.filter(name=name).update(**values):
+        Heartbeat.objects.get_or_create(name=name, defaults=values)
 
 
 def last(name: str) -> Heartbeat | None:
