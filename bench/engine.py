@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import fresh_django, percentile  # noqa: E402
+from bench.common import cpu_per_item, cpu_seconds, fresh_django, percentile  # noqa: E402
 
 BENCH_DB = "alertpipes_bench"
 
@@ -125,27 +125,6 @@ def bench_baseline(runs: int, redis_url: str) -> dict:
     }
 
 
-def cpu_seconds(worker_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the worker (with its pool), PostgreSQL and Redis."""
-    import psutil
-
-    totals = {"worker": 0.0, "postgres": 0.0, "redis": 0.0}
-    worker = psutil.Process(worker_pid)
-    for proc in [worker, *worker.children(recursive=True)]:
-        times = proc.cpu_times()
-        totals["worker"] += times.user + times.system
-    for proc in psutil.process_iter(["name", "cpu_times"]):
-        name = proc.info["name"] or ""
-        key = "postgres" if name.startswith("postgres") else "redis" if "redis" in name else ""
-        if key and proc.info["cpu_times"]:
-            totals[key] += proc.info["cpu_times"].user + proc.info["cpu_times"].system
-    return totals
-
-
-def cpu_per_run(before: dict[str, float], after: dict[str, float], runs: int) -> str:
-    return ", ".join(f"{k} {1000 * (after[k] - before[k]) / runs:.1f} ms" for k in before)
-
-
 def report(name: str, r: dict) -> float:
     rate = r["completed"] / r["seconds"] if r["seconds"] else 0.0
     lat = r["latencies"] or [0.0]
@@ -173,16 +152,16 @@ def main() -> None:
     try:
         # Alternate baseline and engine so a noisy moment on the machine hits both alike.
         for round_no in range(1, args.rounds + 1):
-            cpu_0 = cpu_seconds(worker.pid)
+            cpu_0 = cpu_seconds(worker.pid, "worker")
             baseline = bench_baseline(args.runs, args.redis)
-            cpu_1 = cpu_seconds(worker.pid)
+            cpu_1 = cpu_seconds(worker.pid, "worker")
             engine = bench_engine(args.runs)
-            cpu_2 = cpu_seconds(worker.pid)
+            cpu_2 = cpu_seconds(worker.pid, "worker")
             print(f"round {round_no}:")
             base_rate = report("  baseline: Celery chain of 4", baseline)
-            print(f"    CPU per run: {cpu_per_run(cpu_0, cpu_1, args.runs)}")
+            print(f"    CPU per run: {cpu_per_item(cpu_0, cpu_1, args.runs)}")
             engine_rate = report("  engine: 4-node pipeline", engine)
-            print(f"    CPU per run: {cpu_per_run(cpu_1, cpu_2, args.runs)}")
+            print(f"    CPU per run: {cpu_per_item(cpu_1, cpu_2, args.runs)}")
             ratios.append(engine_rate / base_rate if base_rate else 0.0)
             print(f"  ratio engine/baseline throughput: {ratios[-1]:.2f}")
             print(f"  engine submit time (create run + publish): {engine['submit_seconds']:.2f}s")
