@@ -37,3 +37,27 @@ def fresh_django(database: str, redis_url: str, **env: str) -> str:
     call_command("migrate", verbosity=0)
     redis.Redis.from_url(redis_url).flushdb()
     return db_url
+
+
+def cpu_seconds(root_pid: int, name: str = "app") -> dict[str, float]:
+    """CPU seconds used so far by ``root_pid`` with its children (as ``name``), PostgreSQL
+    and Redis (every process of theirs on this machine: run on a quiet machine)."""
+    import psutil
+
+    totals = {name: 0.0, "postgres": 0.0, "redis": 0.0}
+    root = psutil.Process(root_pid)
+    for proc in [root, *root.children(recursive=True)]:
+        times = proc.cpu_times()
+        totals[name] += times.user + times.system
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        label = proc.info["name"] or ""
+        key = "postgres" if label.startswith("postgres") else "redis" if "redis" in label else ""
+        if key and proc.info["cpu_times"]:
+            totals[key] += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return totals
+
+
+def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) -> str:
+    """``name x.x ms, ...``: CPU per item between two ``cpu_seconds`` readings."""
+    items = max(1, items)
+    return ", ".join(f"{k} {1000 * (after[k] - before[k]) / items:.2f} ms" for k in before)

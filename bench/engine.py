@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import fresh_django, percentile  # noqa: E402
+from bench.common import cpu_per_item, cpu_seconds, fresh_django, percentile  # noqa: E402
 
 BENCH_DB = "alertpipes_bench"
 
@@ -152,11 +152,16 @@ def main() -> None:
     try:
         # Alternate baseline and engine so a noisy moment on the machine hits both alike.
         for round_no in range(1, args.rounds + 1):
+            cpu_0 = cpu_seconds(worker.pid, "worker")
             baseline = bench_baseline(args.runs, args.redis)
+            cpu_1 = cpu_seconds(worker.pid, "worker")
             engine = bench_engine(args.runs)
+            cpu_2 = cpu_seconds(worker.pid, "worker")
             print(f"round {round_no}:")
             base_rate = report("  baseline: Celery chain of 4", baseline)
+            print(f"    CPU per run: {cpu_per_item(cpu_0, cpu_1, args.runs)}")
             engine_rate = report("  engine: 4-node pipeline", engine)
+            print(f"    CPU per run: {cpu_per_item(cpu_1, cpu_2, args.runs)}")
             ratios.append(engine_rate / base_rate if base_rate else 0.0)
             print(f"  ratio engine/baseline throughput: {ratios[-1]:.2f}")
             print(f"  engine submit time (create run + publish): {engine['submit_seconds']:.2f}s")

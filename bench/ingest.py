@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import fresh_django, percentile  # noqa: E402
+from bench.common import cpu_per_item, cpu_seconds, fresh_django, percentile  # noqa: E402
 
 BENCH_DB = "alertpipes_bench_ingest"
 TOKEN = "bench-token"
@@ -281,10 +281,14 @@ def main() -> None:
     rounds: list[tuple[dict, dict | None]] = []
     try:
         for n in range(args.rounds if args.unchanged else 1):
+            before = cpu_seconds(server.pid, "gunicorn")
             webhook = drive(port, "new", args, tag=f"r{n}-")
+            webhook["cpu"] = (before, cpu_seconds(server.pid, "gunicorn"))
             repushed = drive(port, "unchanged", args) if args.unchanged else None
             rounds.append((webhook, repushed))
+        before = cpu_seconds(server.pid, "gunicorn")
         baseline = drive(port, "baseline", args)
+        baseline["cpu"] = (before, cpu_seconds(server.pid, "gunicorn"))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -300,6 +304,8 @@ def main() -> None:
         if len(rounds) > 1:
             print(f"round {n}:")
         hook_rate = report(f"webhook POST {WEBHOOK_PATH} (new alerts)", webhook, 202)
+        accepted = webhook["statuses"].get(202, 0)
+        print(f"    CPU per accepted webhook: {cpu_per_item(*webhook['cpu'], accepted)}")
         run_ids += webhook["run_ids"]
         if repushed is not None:
             same_rate = report(f"webhook POST {WEBHOOK_PATH} (unchanged)", repushed, 200)
@@ -308,6 +314,8 @@ def main() -> None:
             if hook_rate:
                 print(f"ratio unchanged/new throughput: {same_rate / hook_rate:.2f}")
     base_rate = report(f"baseline GET {BASELINE_PATH}", baseline, 200)
+    answered = baseline["statuses"].get(200, 0)
+    print(f"    CPU per baseline request: {cpu_per_item(*baseline['cpu'], answered)}")
     if base_rate:
         print(f"ratio webhook (new)/baseline throughput: {hook_rate / base_rate:.2f}")
     lost = count_lost(run_ids)

@@ -48,6 +48,7 @@ class Relay:
         self._queue: queue.Queue[Step] = queue.Queue(maxsize=_CAPACITY)
         self._pid = 0
         self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
         self.published = 0
         self.deferred = 0  # left to recovery (broker down, overflow)
 
@@ -61,20 +62,23 @@ class Relay:
             logger.warning("relay queue full; run %s is left to the recovery sweep", step.run_id)
 
     def _ensure_thread(self) -> None:
-        if self._pid == os.getpid():
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
             if self._pid != os.getpid():  # threads and queued steps do not survive fork
                 self._pid = os.getpid()
                 self._queue = queue.Queue(maxsize=_CAPACITY)
-                threading.Thread(target=self._loop, name="outbox-relay", daemon=True).start()
+                self._thread = None
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
+                self._thread.start()
 
     def _loop(self) -> None:
         while True:
             try:
                 batch = [self._queue.get(timeout=_IDLE_SECONDS)]
             except queue.Empty:
-                connection.close()  # idle: hold no database connection meanwhile
+                self._idle()
                 continue
             while len(batch) < _BATCH:
                 try:
@@ -86,6 +90,13 @@ class Relay:
             except Exception:
                 # Never let the relay die: what it did not record is recovery's to publish.
                 logger.exception("relay could not publish a batch of %s steps", len(batch))
+
+    @staticmethod
+    def _idle() -> None:
+        try:
+            connection.close()  # idle: hold no database connection meanwhile
+        except Exception:
+            logger.exception("relay could not close its idle database connection")
 
     def _publish(self, batch: list[Step]) -> None:
         done: list[str] = []

@@ -152,3 +152,36 @@ def test_only_a_pure_envelope_is_unwrapped() -> None:
     body = {"title": "has a payload field", "payload": {"k": "v"}}
     assert unwrap_payload(body) == (body, None)
     assert unwrap_payload({"driver": "grafana", "payload": {"a": 1}}) == ({"a": 1}, "grafana")
+
+
+def test_a_run_reads_its_incident_summary_once(monkeypatch, settings):
+    """The ingest node reads the summary where it wrote the alerts; analysis and notification
+    take it from its output instead of reading the incident again."""
+    from apps.alerts import services
+    from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
+    from apps.orchestration.models import PipelineDefinition
+
+    reads: list[int] = []
+    real = services.incident_summary
+
+    def counting(incident_id: int):
+        reads.append(incident_id)
+        return real(incident_id)
+
+    monkeypatch.setattr(services, "incident_summary", counting)
+    config = {
+        "version": "1.0",
+        "nodes": [
+            {"id": "ingest", "type": "ingest"},
+            {"id": "analyze", "type": "intelligence", "config": {"provider": "local"}},
+            {"id": "notify", "type": "notify", "config": {}},
+        ],
+    }
+    definition = PipelineDefinition.objects.create(name="reads-once", config=config)
+    payload = {"title": "Disk full", "severity": "critical", "labels": {"host": "web-1"}}
+    result = DefinitionBasedOrchestrator(definition).execute(payload=payload, source="generic")
+
+    assert result["status"] == "completed", result["error"]
+    assert reads == [result["incident_id"]]
+    summary = result["node_results"]["ingest"]["output"]["incident_summary"]
+    assert summary["id"] == result["incident_id"] and summary["alert_count"] == 1

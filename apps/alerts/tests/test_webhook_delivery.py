@@ -157,11 +157,13 @@ def test_with_a_broker_the_run_is_stored_pending_and_its_entry_node_is_queued(
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         run.refresh_from_db()
-        if client.llen("nodes.ingest") == 1 and run.dispatch_expires_at is not None:
+        if run.dispatch_expires_at is not None:
             break
         time.sleep(0.02)
-    assert client.llen("nodes.ingest") == 1
     assert run.dispatch_expires_at is not None and run.dispatch_count == 1
+    # The message is in the configured broker's queue (or already taken by a worker there).
+    taken = run.stage_executions.exists()
+    assert client.llen("nodes.ingest") + int(taken) == 1
 
 
 @pytest.fixture

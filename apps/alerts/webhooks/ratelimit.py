@@ -54,7 +54,7 @@ class Counter:
         """Count one request; the window's total as far as this process knows."""
         key = (source, minute)
         if url and self._background:
-            self._ensure_thread(url)
+            self._ensure_thread()
         with self._lock:
             self._forget_before(minute)
             self._local[key] = self._local.get(key, 0) + 1
@@ -76,22 +76,23 @@ class Counter:
             for stale in [k for k in table if k[1] < minute - 1]:
                 del table[stale]
 
-    def _ensure_thread(self, url: str) -> None:
+    def _ensure_thread(self) -> None:
         if self._pid == os.getpid():
             return
         with self._lock:
             if self._pid != os.getpid():  # threads do not survive fork
                 self._pid = os.getpid()
                 self._unsent.clear()
-                threading.Thread(
-                    target=self._sync_forever, args=(url,), name="rate-sync", daemon=True
-                ).start()
+                threading.Thread(target=self._sync_forever, name="rate-sync", daemon=True).start()
 
-    def _sync_forever(self, url: str) -> None:
+    def _sync_forever(self) -> None:
         while True:
             # While a window is open, keep learning the others' counts even when idle here.
             self._wake.wait(_SYNC_SECONDS if self._shared else None)
             self._wake.clear()
+            url = settings.CELERY_BROKER_URL  # read each time: settings may change
+            if not url.startswith(_REDIS_SCHEMES):
+                continue
             try:
                 self.sync(url)
             except redis.RedisError as exc:

@@ -12,14 +12,16 @@ placeholders; no value is ever formatted into SQL (hence the S608 waivers).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -71,10 +73,34 @@ class Clock:
         return self.base + timedelta(seconds=time.monotonic() - self.mono)
 
 
+@contextlib.contextmanager
+def cursor() -> Iterator[Any]:
+    """A cursor for the engine's statements.
+
+    On PostgreSQL a server-side-binding psycopg cursor on Django's connection: parameters
+    travel apart from the SQL (no escaping in Python), and psycopg prepares a statement it
+    has run a few times, so PostgreSQL stops parsing and planning the same few statements
+    for every node. Errors are Django's, as with ``connection.cursor()``.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as django_cursor:
+            yield django_cursor
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+        try:
+            yield raw
+        finally:
+            raw.close()
+
+
+@functools.cache
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+@functools.cache
 def _column(model: Any, field: str) -> str:
     return _q(model._meta.get_field(field).column)
 
@@ -132,9 +158,9 @@ def load_run(run_id: str) -> LoadedRun | None:
     the earlier nodes' results, or None when the run does not exist."""
     postgres = connection.vendor == "postgresql"
     params = [*(s.value for s in RESULT_STAGE_STATUSES), run_id] if postgres else [run_id]
-    with connection.cursor() as cursor:
-        cursor.execute(_select_run_sql(connection.vendor), params)
-        row = cursor.fetchone()
+    with cursor() as cur:
+        cur.execute(_select_run_sql(connection.vendor), params)
+        row = cur.fetchone()
     if row is None:
         return None
     fields = _run_state_fields()
@@ -152,9 +178,9 @@ def db_clock() -> Clock:
     """The database's clock (one round trip on PostgreSQL; SQLite shares this host's)."""
     if connection.vendor != "postgresql":
         return Clock.local()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement_timestamp()")
-        return Clock.starting_at(cursor.fetchone()[0])
+    with cursor() as cur:
+        cur.execute("SELECT statement_timestamp()")
+        return Clock.starting_at(cur.fetchone()[0])
 
 
 _EXECUTION_INSERT_FIELDS = (
@@ -224,9 +250,9 @@ def insert_execution(execution: StageExecution, *, start_run: bool = False) -> b
         params += ["running", started, started, execution.run_id, "pending"]
     else:
         sql = _insert_execution_sql(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    with cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
     if row is None:
         return False
     execution.pk = row[0]
@@ -250,9 +276,9 @@ def _outputs_sql(vendor: str) -> str:
 
 def finished_results(run_pk: int) -> dict[str, dict[str, Any]]:
     """The stored result of every finished node of the run, by node id."""
-    with connection.cursor() as cursor:
-        cursor.execute(_outputs_sql(connection.vendor), [run_pk, *RESULT_STAGE_STATUSES])
-        rows = cursor.fetchall()
+    with cursor() as cur:
+        cur.execute(_outputs_sql(connection.vendor), [run_pk, *RESULT_STAGE_STATUSES])
+        rows = cur.fetchall()
     field = StageExecution._meta.get_field("output_snapshot")
     return {node_id: _from_db(field, snapshot) for node_id, snapshot in rows}
 
@@ -261,9 +287,9 @@ def _update(model: Any, changes: dict[str, Any], where: str, where_params: Itera
     sets = [f"{_column(model, field)} = %s" for field in changes]
     params = [_prep(model, field, value) for field, value in changes.items()]
     sql = f"UPDATE {_q(model._meta.db_table)} SET {', '.join(sets)} WHERE {where}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *where_params])
-        return cursor.rowcount
+    with cursor() as cur:
+        cur.execute(sql, [*params, *where_params])
+        return cur.rowcount
 
 
 def take_over(
@@ -292,9 +318,9 @@ def take_over(
         f"UPDATE {_q(t._meta.db_table)} SET {', '.join(sets)} WHERE {where} "  # noqa: S608
         f"RETURNING {_column(t, 'id')}, {starts}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    with cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
     return (row[0], row[1]) if row else None
 
 
@@ -311,9 +337,9 @@ def renew_lease(execution_id: int, token: str, seconds: float) -> bool:
         f"WHERE {_column(t, 'id')} = %s AND {_column(t, 'claim_token')} = %s "
         f"AND {_column(t, 'status')} = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*lease_params, execution_id, token, StageStatus.RUNNING.value])
-        return cursor.rowcount == 1
+    with cursor() as cur:
+        cur.execute(sql, [*lease_params, execution_id, token, StageStatus.RUNNING.value])
+        return cur.rowcount == 1
 
 
 def store_outcome(execution: StageExecution, fields: Iterable[str], token: str) -> bool:
@@ -380,9 +406,9 @@ def store_and_move(
         attempt,
         *(s.value for s in OPEN_RUN_STATUSES),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        stored, moved = cursor.fetchone()
+    with cursor() as cur:
+        cur.execute(sql, params)
+        stored, moved = cur.fetchone()
     if stored:
         execution.claim_token = ""
     return bool(stored), bool(moved)

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connection
 
+from apps.orchestration.engine import sql
 from apps.orchestration.engine.sql import (
     Clock,
     LoadedRun,
@@ -107,9 +108,9 @@ def load_and_claim(
         "pending",
         *(s.value for s in RESULT_STAGE_STATUSES),
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(), params)
-        row = cursor.fetchone()
+    with sql.cursor() as cur:
+        cur.execute(_claim_sql(), params)
+        row = cur.fetchone()
     if row is None:
         return None
     fields = _run_state_fields()

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import connection
 
-from apps.orchestration.engine.sql import _column, _q
+from apps.orchestration.engine.sql import _column, _q, cursor
 from apps.orchestration.models import PipelineRun
 
 
@@ -90,9 +90,9 @@ def insert_run(values: dict[str, Any], companion: Companion | None = None) -> in
             f"({', '.join(c_columns)}) VALUES ({', '.join(c_marks)}) RETURNING {run_column}"
         )
         params += c_params
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+    with cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchone()[0]
 
 
 def record_entry_published(run_ids: list[str], expiry_seconds: float) -> int:

@@ -46,6 +46,19 @@ class NodeContext:
         """Output of an earlier node (empty when it did not run)."""
         return self.previous_outputs.get(node_id, {})
 
+    def incident_summary(self) -> dict[str, Any] | None:
+        """This run's incident as later nodes show it, read once per run: the copy the
+        ingest node made (``incident_summary`` in its output), else from the database."""
+        if self.incident_id is None:
+            return None
+        for output in self.previous_outputs.values():
+            summary = output.get("incident_summary") if isinstance(output, dict) else None
+            if isinstance(summary, dict) and summary.get("id") == self.incident_id:
+                return summary
+        from apps.alerts.services import incident_summary
+
+        return incident_summary(self.incident_id)
+
 
 @dataclass
 class NodeResult:

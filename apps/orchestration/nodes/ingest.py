@@ -110,6 +110,16 @@ class IngestNodeHandler(BaseNodeHandler):
             result.output["noise"] = decision.output
             # The run is about the incident that changed (see noise.services._focus).
             result.output["incident_id"] = decision.incident_id or result.output["incident_id"]
+        incident_id = result.output["incident_id"]
+        wanted = decision is None or decision.output.get("notify") or decision.output.get("analyze")
+        if isinstance(incident_id, int) and wanted:
+            # Read once here, where the alerts were just written; the analysis and the
+            # notification take it from this output (NodeContext.incident_summary) instead
+            # of reading the incident again each. A run that will neither analyse nor notify
+            # (a folded storm member, a silenced alert) does not read it at all.
+            from apps.alerts.services import incident_summary
+
+            result.output["incident_summary"] = incident_summary(incident_id)
         result.errors.extend(processed.errors)
         if processed.ignored:
             # Later nodes need an incident; an ignored event gives them none.

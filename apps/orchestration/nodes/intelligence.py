@@ -29,7 +29,7 @@ class IntelligenceNodeHandler(BaseNodeHandler):
 
     def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
         # Imported here: node handlers load with the orchestration app, providers with theirs.
-        from apps.intelligence.context import AnalysisContext, load_incident
+        from apps.intelligence.context import AnalysisContext
         from apps.intelligence.errors import ProviderConfigError, ProviderError
         from apps.intelligence.providers import get_provider
         from apps.noise.decide import decision_in
@@ -50,7 +50,7 @@ class IntelligenceNodeHandler(BaseNodeHandler):
             result.errors.append(f"Invalid provider_config: {exc.message}")
             return result
 
-        incident = load_incident(ctx.incident_id)
+        incident = ctx.incident_summary()
         context = AnalysisContext.from_outputs(
             ctx.previous_outputs, trace_id=ctx.trace_id, run_id=ctx.run_id
         )

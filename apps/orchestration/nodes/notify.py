@@ -24,22 +24,6 @@ logger = logging.getLogger(__name__)
 SUCCEEDED = ("sent", "already_sent")
 
 
-def load_incident(incident_id: int | None) -> dict[str, Any] | None:
-    """The incident summary from the alerts app, or None."""
-    if incident_id is None:
-        return None
-    # Imported here: the alerts app may import orchestration, and a missing summary
-    # service must not stop notifications going out without the incident's details.
-    try:
-        from apps.alerts.services import incident_summary
-    except ImportError:
-        logger.warning(
-            "apps.alerts.services.incident_summary unavailable; incident %s omitted", incident_id
-        )
-        return None
-    return incident_summary(incident_id)
-
-
 class NotifyNodeHandler(BaseNodeHandler):
     """Sends to each matching active channel and records each delivery in the ledger."""
 
@@ -141,7 +125,7 @@ class NotifyNodeHandler(BaseNodeHandler):
             trace_id=ctx.trace_id,
             source=ctx.source,
             environment=ctx.environment,
-            incident=load_incident(ctx.incident_id),
+            incident=ctx.incident_summary(),
             previous_outputs=ctx.previous_outputs,
             node_id=node_id,
         )
