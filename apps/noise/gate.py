@@ -158,7 +158,16 @@ def _primary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _remember(source: str, wanted: dict[str, str], now: datetime) -> None:
-    """Record what this delivery says, before its run starts (see ``GateMemory``)."""
+    """Record what this delivery says about stored alerts, before its run starts (see
+    ``GateMemory``; a new alert's stored row is all a later re-push is compared with)."""
+    stored = set(
+        Alert.objects.filter(source=source, fingerprint__in=list(wanted)).values_list(
+            "fingerprint", flat=True
+        )
+    )
+    wanted = {fp: state for fp, state in wanted.items() if fp in stored}
+    if not wanted:
+        return
     GateMemory.objects.bulk_create(
         # Sorted: two upserts of overlapping alerts lock them in one order (no deadlock).
         [

@@ -22,6 +22,7 @@ from django.db import connection
 
 from apps.alerts.models import Alert, Incident, WebhookDelivery
 from apps.noise.models import GateMemory, NoiseDecision
+from project.fastcursor import fast_cursor
 
 
 def _table(model: Any) -> str:
@@ -45,6 +46,11 @@ def lookup(
             -- Only what differs: an unchanged delivery then writes (and locks) nothing here.
             WHERE NOT EXISTS (SELECT 1 FROM {_table(GateMemory)} k WHERE k.source = %s
                               AND k.fingerprint = w.fingerprint AND k.state = w.state)
+            -- Only alerts already stored: for a new one the stored row is all a later
+            -- re-push is compared with (gate._unchanged), so a delivery of new alerts writes
+            -- nothing here and stays a read (no commit to wait for on the webhook's path).
+              AND EXISTS (SELECT 1 FROM {_table(Alert)} s WHERE s.source = %s
+                          AND s.fingerprint = w.fingerprint)
             ORDER BY w.fingerprint
             ON CONFLICT (source, fingerprint) DO UPDATE
                 SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
@@ -65,12 +71,13 @@ def lookup(
         source,
         now,
         source,
+        source,
         dedup_key,
         dedup_horizon,
         source,
         fingerprints,
     ]
-    with connection.cursor() as cursor:
+    with fast_cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
     keys = ("pk", "fingerprint", "status", "severity", "incident_id", "incident__status", "memory")
@@ -101,6 +108,6 @@ def count_repeat(
     """  # noqa: S608
     key = incident_id or fingerprint
     params = [now, alert_ids, now, key, gate, digest, "unchanged", key, gate]
-    with connection.cursor() as cursor:
+    with fast_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount > 0

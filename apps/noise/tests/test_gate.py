@@ -212,3 +212,14 @@ def test_an_alert_first_seen_resolved_repeats_as_unchanged_without_an_incident(s
     assert again.status_code == 200
     assert again.json()["incident_id"] is None
     assert scenario.sink.messages == []
+
+
+def test_a_delivery_of_new_alerts_writes_nothing_at_the_gate(scenario) -> None:
+    """The gate's memory only matters for stored alerts (a change in flight): for new ones
+    the lookup stays a read, so a new alert's webhook commits once (its run)."""
+    definition = scenario.definition
+    with CaptureQueriesContext(connection) as queries:
+        assert change_gate(definition, "generic", normalized(alert()), None) is None
+    assert GateMemory.objects.count() == 0
+    if connection.vendor == "postgresql":
+        assert len(queries.captured_queries) == 1

@@ -12,16 +12,14 @@ placeholders; no value is ever formatted into SQL (hence the S608 waivers).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -32,6 +30,7 @@ from apps.orchestration.models import (
     StageExecution,
     StageStatus,
 )
+from project.fastcursor import fast_cursor
 
 RUN_STATE_FIELDS = (
     "id",
@@ -73,26 +72,8 @@ class Clock:
         return self.base + timedelta(seconds=time.monotonic() - self.mono)
 
 
-@contextlib.contextmanager
-def cursor() -> Iterator[Any]:
-    """A cursor for the engine's statements.
-
-    On PostgreSQL a server-side-binding psycopg cursor on Django's connection: parameters
-    travel apart from the SQL (no escaping in Python), and psycopg prepares a statement it
-    has run a few times, so PostgreSQL stops parsing and planning the same few statements
-    for every node. Errors are Django's, as with ``connection.cursor()``.
-    """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as django_cursor:
-            yield django_cursor
-        return
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = psycopg.Cursor(connection.connection)
-        try:
-            yield raw
-        finally:
-            raw.close()
+# The engine's statements go through a server-side-binding cursor (prepared after a few runs).
+cursor = fast_cursor
 
 
 @functools.cache
