@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
-from apps.orchestration.celery_runner import BROKER_ERRORS, publish
+from apps.orchestration.celery_runner import BROKER_ERRORS, publish_many
 from apps.orchestration.engine.runner import Runner, Step
 
 logger = logging.getLogger(__name__)
@@ -99,22 +99,16 @@ class Relay:
             logger.exception("relay could not close its idle database connection")
 
     def _publish(self, batch: list[Step]) -> None:
-        done: list[str] = []
-        for position, step in enumerate(batch):
-            try:
-                publish(step)
-            except BROKER_ERRORS as exc:
-                self.deferred += len(batch) - position
-                logger.warning(
-                    "broker unavailable (%s): %s run(s) left to the recovery sweep",
-                    exc,
-                    len(batch) - position,
-                )
-                break
-            done.append(step.run_id)
-        self.published += len(done)
-        if done:
-            _record_published(done)
+        try:
+            publish_many(batch)  # one pipelined round trip for the whole batch
+        except BROKER_ERRORS as exc:
+            self.deferred += len(batch)
+            logger.warning(
+                "broker unavailable (%s): %s run(s) left to the recovery sweep", exc, len(batch)
+            )
+            return
+        self.published += len(batch)
+        _record_published([step.run_id for step in batch])
 
 
 def _record_published(run_ids: list[str]) -> None:
