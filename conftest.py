@@ -102,3 +102,13 @@ def test_node_types():
     yield InProcessNode.calls
     for name in extra:
         nodes._NODE_HANDLERS.pop(name, None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _release_background_connections():
+    """Background threads (the webhook's outbox relay) keep a database connection while
+    busy; the test database can only be dropped once they let go of it."""
+    yield
+    from apps.orchestration.outbox import relay
+
+    relay().release()

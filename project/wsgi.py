@@ -15,3 +15,8 @@ application = without_secrets_in_logs(get_wsgi_application())
 from apps.orchestration.inprocess import start_if_embedded  # noqa: E402
 
 start_if_embedded()
+
+# What the first webhook would otherwise pay for (over a second: the AI SDKs the provider
+# registry imports, to validate definitions): import it while the server starts.
+import apps.intelligence.providers  # noqa: E402, F401
+import apps.orchestration.nodes  # noqa: E402, F401

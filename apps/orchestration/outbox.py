@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 
-from apps.orchestration.celery_runner import BROKER_ERRORS, publish
+from apps.orchestration.celery_runner import BROKER_ERRORS, publish_many
 from apps.orchestration.engine.runner import Runner, Step
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,14 @@ class OutboxRunner(Runner):
         return False  # the relay records it once the message exists
 
 
+@dataclass
+class _Release:
+    done: threading.Event
+
+
 class Relay:
     def __init__(self) -> None:
-        self._queue: queue.Queue[Step] = queue.Queue(maxsize=_CAPACITY)
+        self._queue: queue.Queue[Step | _Release] = queue.Queue(maxsize=_CAPACITY)
         self._pid = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -73,23 +78,45 @@ class Relay:
                 self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
                 self._thread.start()
 
+    def release(self, timeout: float = 10.0) -> bool:
+        """Publish what is queued, then close the relay's database connection now (an
+        orderly shutdown; test sessions dropping their database)."""
+        if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+            return True
+        done = threading.Event()
+        self._queue.put(_Release(done))
+        return done.wait(timeout)
+
     def _loop(self) -> None:
         while True:
             try:
-                batch = [self._queue.get(timeout=_IDLE_SECONDS)]
+                first = self._queue.get(timeout=_IDLE_SECONDS)
             except queue.Empty:
                 self._idle()
                 continue
+            if isinstance(first, _Release):
+                self._idle()
+                first.done.set()
+                continue
+            batch = [first]
+            release: _Release | None = None
             while len(batch) < _BATCH:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if isinstance(item, _Release):
+                    release = item
+                    break
+                batch.append(item)
             try:
                 self._publish(batch)
             except Exception:
                 # Never let the relay die: what it did not record is recovery's to publish.
                 logger.exception("relay could not publish a batch of %s steps", len(batch))
+            if release is not None:
+                self._idle()
+                release.done.set()
 
     @staticmethod
     def _idle() -> None:
@@ -99,22 +126,16 @@ class Relay:
             logger.exception("relay could not close its idle database connection")
 
     def _publish(self, batch: list[Step]) -> None:
-        done: list[str] = []
-        for position, step in enumerate(batch):
-            try:
-                publish(step)
-            except BROKER_ERRORS as exc:
-                self.deferred += len(batch) - position
-                logger.warning(
-                    "broker unavailable (%s): %s run(s) left to the recovery sweep",
-                    exc,
-                    len(batch) - position,
-                )
-                break
-            done.append(step.run_id)
-        self.published += len(done)
-        if done:
-            _record_published(done)
+        try:
+            publish_many(batch)  # one pipelined round trip for the whole batch
+        except BROKER_ERRORS as exc:
+            self.deferred += len(batch)
+            logger.warning(
+                "broker unavailable (%s): %s run(s) left to the recovery sweep", exc, len(batch)
+            )
+            return
+        self.published += len(batch)
+        _record_published([step.run_id for step in batch])
 
 
 def _record_published(run_ids: list[str]) -> None:

@@ -234,3 +234,21 @@ def test_concurrent_identical_deliveries_start_one_run(celery_on_test_redis, ing
     assert len({a["run_id"] for a in answers}) == 1, answers
     assert PipelineRun.objects.count() == 1
     assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_the_relay_lets_go_of_its_database_connection_when_asked(
+    celery_on_test_redis, ingest_only
+) -> None:
+    from apps.orchestration.outbox import relay
+
+    assert post("/alerts/webhook/generic/", ALERT).status_code == 202
+    assert relay().release(timeout=10)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        others = cursor.fetchone()[0]
+    assert others == 0  # nothing but this test's own connection holds the database
