@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format install migrate worker worker-all beat flower web up down bench clean
+.PHONY: demo test lint format install migrate static worker worker-all beat flower web up down bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
+
+## The admin's CSS/JS into var/static (hashed, gzipped); whitenoise serves them from there.
+static: $(STAMP)
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 ## Run a sample alert through the default pipeline in-process on SQLite; prints each node.
 demo: migrate
@@ -39,13 +43,16 @@ format: $(STAMP)
 ## (workers/app.py IO_QUEUES). `make worker` runs both in the foreground; `make worker-all`
 ## runs one prefork worker on every queue instead.
 IO_QUEUES := nodes.context,nodes.intelligence,nodes.notify
+# Where web and workers write their counters for /metrics (docs/operations.md, "Metrics").
+METRICS_DIR := $${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/var/metrics}
 worker: migrate
+	export PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR); \
 	$(BIN)/celery -A workers worker --loglevel=INFO --concurrency=2 -X $(IO_QUEUES) -n cpu@%h & \
 	$(BIN)/celery -A workers worker --loglevel=INFO --pool=threads --concurrency=16 -Q $(IO_QUEUES) -n io@%h; \
 	wait
 
 worker-all: migrate
-	$(BIN)/celery -A workers worker --loglevel=INFO --concurrency=2
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/celery -A workers worker --loglevel=INFO --concurrency=2
 
 beat: migrate
 	$(BIN)/celery -A workers beat --loglevel=INFO
@@ -54,12 +61,12 @@ flower: $(STAMP)
 	$(BIN)/celery -A workers flower --conf=deploy/flowerconfig.py
 
 ## Web only, on 127.0.0.1:$PORT (from the environment or .env; default 8000).
-web: migrate
-	$(BIN)/gunicorn project.wsgi --config deploy/gunicorn.conf.py
+web: migrate static
+	PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) $(BIN)/gunicorn project.wsgi --config deploy/gunicorn.conf.py
 
 ## The local stack in the background: web, worker, beat and Flower from deploy/Procfile
 ## (only web when no CELERY_BROKER_URL is set). Ports: PORT, FLOWER_PORT. Stop: make down.
-up: migrate
+up: migrate static
 	$(BIN)/python deploy/stack.py up
 
 down:

@@ -12,7 +12,22 @@ import pytest
 from tests.support.services import postgres_available, redis_available, require_or_skip
 
 # The outbound guard's fixtures (listener, firewall, resolver) for any test that attacks it.
-pytest_plugins = ["tests.support.network"]
+pytest_plugins = ["tests.support.network", "tests.support.web"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pages rendered in this process find static files where they are (app folders): the
+    manifest storage of production needs a collectstatic first. The servers that tests start
+    (tests/support/web.py) run collectstatic and use the production storage."""
+    from django.conf import settings
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    # whitenoise serves them from there too (as with DEBUG), not from a collected folder.
+    settings.STATIC_ROOT = None
+    settings.WHITENOISE_USE_FINDERS = True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -118,6 +119,13 @@ def up() -> int:
         return 1
 
     env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
+    if "PROMETHEUS_MULTIPROC_DIR" not in env:
+        # /metrics adds up the counters every process of the stack writes here; a new stack
+        # starts from zero (docs/operations.md, "Metrics").
+        metrics = run_dir() / "metrics"
+        shutil.rmtree(metrics, ignore_errors=True)
+        metrics.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     command = [
         str(honcho), "start", "--no-colour", "-f", str(PROCFILE), "-d", str(ROOT),
         "-e", os.devnull, "-p", str(settings.PORT), *processes,

@@ -44,7 +44,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the operator's dashboard as its index (apps/monitoring).
+    "apps.monitoring.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,6 +56,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The definition editor's assets (jsoneditor: highlighting, JSON Schema validation), served
+    # from our own static files: the admin works offline, nothing is fetched from a CDN.
+    "django_json_widget",
     "axes",
     "apps.alerts",
     "apps.checkers",
@@ -62,10 +66,14 @@ INSTALLED_APPS = [
     "apps.notify",
     "apps.orchestration",
     "apps.noise",
+    "apps.monitoring.apps.MonitoringConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware (whitenoise's rule): the admin's CSS and JS are served by
+    # every web process, compressed and cached, with no proxy needed (docs/operations.md).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -141,7 +149,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "var" / "static")
+# collectstatic writes content-hashed names plus gzip copies; whitenoise serves hashed files
+# with a year-long immutable cache header, so a new release never meets a stale stylesheet.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- Local stack (make up) ----------------------------------------------------------------------
 # Ports of the web process and Flower; deploy/stack.py hands them to honcho's processes.
@@ -282,8 +296,22 @@ PIPELINE_EMBEDDED_THREADS = env_int("PIPELINE_EMBEDDED_THREADS", 2, minimum=1)
 PIPELINE_CONTEXT_MAX_ALERTS = env_int("PIPELINE_CONTEXT_MAX_ALERTS", 50, minimum=1)
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CELERY_BROKER_CONNECTION_TIMEOUT", 2.0, minimum=0.1)
 
+# --- Monitoring (the monitor's own health: admin dashboard, /metrics) ---------------------------
+# /metrics answers a request with "Authorization: Bearer <METRICS_TOKEN>" (when set), or from
+# an address in METRICS_ALLOWED_ADDRESSES (addresses or CIDR networks; the TCP peer, so behind
+# a proxy list the proxy or use the token).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"])
+# Flower's address as operators reach it (the dashboard links to it); empty = no link.
+FLOWER_URL = env_str("FLOWER_URL")
+# Finished runs (and their node executions and delivery records) older than this many days
+# are deleted by the hourly orchestration.prune_runs task; 0 keeps them forever.
+RUN_RETENTION_DAYS = env_int("RUN_RETENTION_DAYS", 30, minimum=0)
+
 # --- Logging ------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+# "plain" (a line of text with trace_id/run_id) or "json" (one JSON object a line).
+LOG_FORMAT = env_choice("LOG_FORMAT", ("plain", "json"), "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -296,12 +324,13 @@ LOGGING = {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s "
             "[trace_id=%(trace_id)s run_id=%(run_id)s] %(message)s"
-        }
+        },
+        "json": {"()": "project.logformat.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["run_context", "redact_secrets"],
         }
     },

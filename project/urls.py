@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
 from django.views import defaults
 
+from apps.monitoring.views import metrics_view
 from apps.noise.urls import alert_patterns as noise_alert_patterns
 from apps.orchestration.api.urls import docs_patterns, incident_patterns, notify_patterns
 
@@ -32,6 +33,7 @@ handler500 = server_error
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("alerts/", include((incident_patterns, "incidents"))),
     path("alerts/", include((noise_alert_patterns, "noise"))),

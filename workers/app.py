@@ -40,6 +40,7 @@ app.conf.task_routes = {
     "orchestration.recover_stalled_runs": {"queue": MAINTENANCE_QUEUE},
     "orchestration.run_scheduled_pipeline": {"queue": MAINTENANCE_QUEUE},
     "alerts.prune_webhook_deliveries": {"queue": MAINTENANCE_QUEUE},
+    "orchestration.prune_runs": {"queue": MAINTENANCE_QUEUE},
     "noise.*": {"queue": MAINTENANCE_QUEUE},
 }
 # Celery's Django fixup closes the database connection before and after every task unless
@@ -71,6 +72,12 @@ app.conf.beat_schedule = {
     # Webhook dedup records are only needed inside their window (a day at most).
     "prune-webhook-deliveries": {
         "task": "alerts.prune_webhook_deliveries",
+        "schedule": 3600.0,
+        "options": {"queue": MAINTENANCE_QUEUE, "expires": 600},
+    },
+    # Finished runs older than RUN_RETENTION_DAYS (0: kept forever).
+    "prune-runs": {
+        "task": "orchestration.prune_runs",
         "schedule": 3600.0,
         "options": {"queue": MAINTENANCE_QUEUE, "expires": 600},
     },

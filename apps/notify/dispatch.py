@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+from apps.monitoring import metrics
 from apps.notify import ledger
 from apps.notify.drivers import DRIVER_REGISTRY, get_driver
 from apps.notify.errors import NotifyConfigError, NotifyError
@@ -70,6 +71,24 @@ def select_targets(config: dict[str, Any]) -> tuple[list[Target], list[str]]:
 
 
 def deliver(
+    target: Target,
+    message: NotificationMessage,
+    *,
+    run_id: str,
+    node_id: str,
+    owner: str = "",
+    node_timeout: float = 300.0,
+) -> dict[str, Any]:
+    """``_deliver``, counted for /metrics by driver and outcome (the record's status)."""
+    record = _deliver(
+        target, message, run_id=run_id, node_id=node_id, owner=owner, node_timeout=node_timeout
+    )
+    driver = target.driver if target.driver in DRIVER_REGISTRY else "unknown"
+    metrics.count_notification(driver, record["status"])
+    return record
+
+
+def _deliver(
     target: Target,
     message: NotificationMessage,
     *,

@@ -95,6 +95,8 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "deliveries"
+        # The dashboard's "last delivery / last error" per channel.
+        indexes = [models.Index(fields=["channel", "-updated_at"], name="notify_delivery_channel")]
         constraints = [
             models.UniqueConstraint(
                 fields=["run_id", "node_id", "channel"], name="notify_delivery_once"

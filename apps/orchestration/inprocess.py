@@ -117,11 +117,13 @@ class Executor:
             self._pool.shutdown(wait=True)
 
     def _sweep_forever(self) -> None:
+        from apps.monitoring import heartbeat
         from apps.orchestration import engine
 
         while not self._stopped.is_set():
             try:
-                engine.recover_stalled_runs(BackgroundRunner())
+                recovered = len(engine.recover_stalled_runs(BackgroundRunner()))
+                heartbeat.beat(heartbeat.RECOVERY, f"in-process sweeper, {recovered} recovered")
             except Exception:
                 logger.exception("in-process recovery sweep failed; trying again later")
             finally:

@@ -18,7 +18,15 @@ class PipelineDefinitionQuerySet(models.QuerySet):
         # A bulk update that touches the config is still a new version of it.
         if "config" in kwargs and "version" not in kwargs:
             kwargs["version"] = F("version") + 1
-        return super().update(**kwargs)
+        if "config" not in kwargs:
+            return super().update(**kwargs)
+        pks = list(self.values_list("pk", flat=True))
+        updated = super().update(**kwargs)
+        from apps.orchestration import revisions
+
+        for definition in type(self)(self.model, using=self.db).filter(pk__in=pks):
+            revisions.record(definition)
+        return updated
 
 
 class PipelineDefinition(models.Model):
@@ -45,17 +53,25 @@ class PipelineDefinition(models.Model):
     def __str__(self) -> str:
         return f"{self.name} (v{self.version})"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
+    def save(self, *args: Any, author: str = "", **kwargs: Any) -> None:
+        """Save; a changed config bumps the version, and every new version (the first one
+        too) is recorded in the revision history, with ``author`` when the writer knows."""
         bumped = False
-        if self.pk is not None:
+        created = self.pk is None
+        if not created:
             stored = type(self).objects.filter(pk=self.pk).values_list("config", flat=True).first()
             if stored is not None and stored != self.config:
                 # F() so two concurrent edits both count, whatever version each one loaded.
                 self.version = F("version") + 1
                 bumped = True
+            created = stored is None
         super().save(*args, **kwargs)
         if bumped:
             self.refresh_from_db(fields=["version"])
+        if bumped or created:
+            from apps.orchestration import revisions
+
+            revisions.record(self, author)
 
     def get_nodes(self) -> list[dict[str, Any]]:
         nodes = self.config.get("nodes", []) if isinstance(self.config, dict) else []
@@ -220,11 +236,13 @@ class ScheduleSlot(models.Model):
 
 # Imported here so Django registers the model with this app.
 from apps.orchestration.apikeys import ApiKey  # noqa: E402
+from apps.orchestration.revisions import PipelineDefinitionRevision  # noqa: E402
 
 __all__ = [
     "OPEN_RUN_STATUSES",
     "ApiKey",
     "PipelineDefinition",
+    "PipelineDefinitionRevision",
     "PipelineRun",
     "RunStatus",
     "ScheduleSlot",

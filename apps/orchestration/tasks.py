@@ -10,6 +10,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from apps.monitoring import heartbeat
 from apps.orchestration import engine
 from apps.orchestration.celery_runner import CeleryRunner
 from apps.orchestration.dispatch import broker_configured
@@ -59,7 +60,18 @@ def recover_stalled_runs() -> int:
         return 0
     # A step it cannot publish (the broker is away) is recorded as unpublished and tried
     # again next time, not taken for a queued message.
-    return len(engine.recover_stalled_runs(CeleryRunner(tolerate_broker_errors=True)))
+    recovered = len(engine.recover_stalled_runs(CeleryRunner(tolerate_broker_errors=True)))
+    # The dashboard's "beat alive": beat sent this, a worker of the maintenance queue ran it.
+    heartbeat.beat(heartbeat.RECOVERY, f"beat, {recovered} run(s) recovered")
+    return recovered
+
+
+@shared_task(name="orchestration.prune_runs", ignore_result=True)
+def prune_runs() -> int:
+    """Delete finished runs older than RUN_RETENTION_DAYS (hourly, from beat)."""
+    from apps.orchestration.retention import prune_runs as prune
+
+    return prune()
 
 
 @shared_task(name="orchestration.run_scheduled_pipeline", ignore_result=True)

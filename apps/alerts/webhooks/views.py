@@ -32,6 +32,7 @@ from apps.alerts.webhooks.auth import AuthenticationError, Credential, authentic
 from apps.alerts.webhooks.body import BodyError, check_declared_size, parse_json, read_body
 from apps.alerts.webhooks.intake import ClaimContendedError, start_run
 from apps.alerts.webhooks.responses import error, queued, unavailable
+from apps.monitoring import metrics
 from apps.noise.gate import change_gate
 from apps.orchestration.defaults import default_alert_definition
 from apps.orchestration.errors import DefinitionInvalidError
@@ -40,6 +41,7 @@ from apps.orchestration.models import PipelineDefinition, PipelineRun
 logger = logging.getLogger(__name__)
 
 PIPELINE_DEFAULT_SOURCE = "webhook"
+LABELS = {*DRIVER_REGISTRY, "detect"}
 MAX_SOURCE_LENGTH = 64  # PipelineRun.source
 
 
@@ -63,13 +65,19 @@ class Delivery:
 @csrf_exempt
 def alert_webhook(request: HttpRequest, source: str | None = None) -> JsonResponse:
     """An alert from ``source`` (or from whichever source recognises the body)."""
-    return _handle(request, source=source, route=f"alerts:{source or '*'}", alerts=True)
+    response = _handle(request, source=source, route=f"alerts:{source or '*'}", alerts=True)
+    # The label is the route, bounded to the known sources: a path is attacker-chosen.
+    label = "detect" if source is None else source.lower()
+    metrics.count_webhook(label if label in LABELS else "unknown", response.status_code)
+    return response
 
 
 @csrf_exempt
 def pipeline_webhook(request: HttpRequest) -> JsonResponse:
     """Any JSON object into ``?definition=<name>`` (else the default alert pipeline)."""
-    return _handle(request, source=None, route="pipeline", alerts=False)
+    response = _handle(request, source=None, route="pipeline", alerts=False)
+    metrics.count_webhook("pipeline", response.status_code)
+    return response
 
 
 def _handle(request: HttpRequest, *, source: str | None, route: str, alerts: bool) -> JsonResponse:

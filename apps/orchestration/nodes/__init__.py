@@ -33,7 +33,9 @@ def get_node_handler(node_type: str) -> BaseNodeHandler:
     """A fresh handler for ``node_type``; ``KeyError`` naming the known types if unknown."""
     if node_type not in _NODE_HANDLERS:
         raise KeyError(f"Unknown node type: {node_type}. Available: {list(_NODE_HANDLERS)}")
-    return _NODE_HANDLERS[node_type]()
+    handler = _NODE_HANDLERS[node_type]()
+    handler.registered_as = node_type
+    return handler
 
 
 def list_node_types() -> list[str]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from apps.monitoring import metrics
 
 
 class NodeType(Enum):
@@ -88,11 +93,45 @@ class NodeResult:
         }
 
 
+def _timed(execute: Callable[..., NodeResult]) -> Callable[..., NodeResult]:
+    """``execute`` timed for /metrics (node duration by type and outcome, retries): the edge
+    where every node passes, whoever runs it. Costs a few microseconds per node."""
+
+    @functools.wraps(execute)
+    def timed(self: BaseNodeHandler, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
+        if self._timing:  # a subclass's execute calling its parent's: count the node once
+            return execute(self, ctx, config)
+        self._timing = True
+        started = time.perf_counter()
+        outcome = "raised"
+        try:
+            result = execute(self, ctx, config)
+            outcome = "error" if getattr(result, "errors", None) else "ok"
+            return result
+        finally:
+            self._timing = False
+            metrics.observe_node(
+                self.registered_as or self.name, time.perf_counter() - started, outcome, ctx.attempt
+            )
+
+    timed._timed = True  # type: ignore[attr-defined]
+    return timed
+
+
 class BaseNodeHandler(ABC):
     """One node type. Handlers are stateless; the engine builds one per execution."""
 
     node_type: NodeType = NodeType.CONTEXT
     name: str = "base"
+    # The type this handler was looked up by (``get_node_handler``): the metrics' label.
+    registered_as: str = ""
+    _timing: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("execute")
+        if own is not None and not getattr(own, "_timed", False):
+            cls.execute = _timed(own)  # type: ignore[method-assign]
 
     @abstractmethod
     def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:

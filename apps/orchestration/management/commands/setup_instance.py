@@ -259,7 +259,7 @@ class Command(StagesMixin, BaseCommand):
             replace.tags = tags
             replace.description = description
             replace.is_active = True
-            replace.save()
+            replace.save(author="setup_instance")
             return replace
         return PipelineDefinition.objects.create(
             name=name or preset["name"],
