@@ -15,6 +15,7 @@ assembled from model metadata and placeholders only; no value is formatted into 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from apps.noise.models import GateMemory, NoiseDecision
 from project.fastcursor import fast_cursor
 
 
+@functools.cache
 def _table(model: Any) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 

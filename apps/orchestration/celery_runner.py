@@ -102,8 +102,12 @@ def publish(step: Step, producer: object | None = None) -> str:
     """Send one node execution to its queue; returns the Celery task id."""
     from apps.orchestration.tasks import run_node
 
+    args = [step.run_id, step.node["id"], step.attempt]
     result = run_node.apply_async(
-        args=[step.run_id, step.node["id"], step.attempt],
+        args=args,
+        # Given, so Celery does not build them with its (slow) saferepr for every message.
+        argsrepr=repr(args),
+        kwargsrepr="{}",
         queue=queue_for(step),
         countdown=step.countdown or None,
         # After this a worker discards the message; recovery publishes the step anew.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -102,17 +103,37 @@ def is_builtin(definition: PipelineDefinition) -> bool:
     return definition.pk is None and definition.name in BUILTINS
 
 
-def default_alert_definition(source: str | None = None) -> PipelineDefinition | None:
+def default_alert_definition(
+    source: str | None = None, *, shared: bool = False
+) -> PipelineDefinition | None:
     """The definition for alerts that name none: the source's configured default
     (``ALERTS_SOURCE_PIPELINES``), else ``ALERTS_DEFAULT_PIPELINE``, else the built-in one.
-    None when a configured name does not exist or is inactive."""
+    None when a configured name does not exist or is inactive.
+
+    ``shared=True`` returns the built-in as one instance for the whole process (see
+    ``shared_builtin``): for callers that only read it, such as the webhook."""
     for name in (
         settings.ALERTS_SOURCE_PIPELINES.get(source or ""),
         settings.ALERTS_DEFAULT_PIPELINE,
     ):
         if name:
             return PipelineDefinition.objects.filter(name=name, is_active=True).first()
+    if shared:
+        return shared_builtin(DEFAULT_ALERT_PIPELINE_NAME)
     return builtin(DEFAULT_ALERT_PIPELINE_NAME, DEFAULT_ALERT_PIPELINE)
+
+
+@functools.cache
+def shared_builtin(name: str) -> PipelineDefinition:
+    """One unsaved instance of a built-in per process, never to be modified: a webhook
+    would otherwise deep-copy the config for every delivery. ``is_shared`` tells it apart."""
+    definition = builtin(name, BUILTINS[name])
+    definition.shared_builtin = True  # type: ignore[attr-defined]
+    return definition
+
+
+def is_shared(definition: PipelineDefinition) -> bool:
+    return getattr(definition, "shared_builtin", False)
 
 
 def checks_only_definition() -> PipelineDefinition:

@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -30,6 +31,11 @@ logger = logging.getLogger(__name__)
 _BATCH = 200
 _CAPACITY = 20_000
 _IDLE_SECONDS = 5.0
+# After the first step, wait this long for others to join its batch: every batch costs one
+# pipelined publish and one UPDATE whatever its size, and batches of one (the relay waking
+# for every webhook) spent a third of the web process's CPU on those round trips
+# (docs/benchmarks.md). It delays a run's start by at most this much.
+_LINGER_SECONDS = 0.02
 
 
 @dataclass
@@ -98,6 +104,7 @@ class Relay:
                 self._idle()
                 first.done.set()
                 continue
+            time.sleep(_LINGER_SECONDS)
             batch = [first]
             release: _Release | None = None
             while len(batch) < _BATCH:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.alerts.models import WebhookDelivery
 from apps.alerts.webhooks.idempotency import DedupKey, find_recent
+from apps.orchestration.defaults import is_shared
 from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
 from apps.orchestration.dispatch import broker_configured, runs_inline
 from apps.orchestration.engine.sql_start import Companion
@@ -138,6 +139,8 @@ def orchestrator_for(definition: PipelineDefinition) -> DefinitionBasedOrchestra
     """
     if definition.pk is not None:
         key: tuple[Any, ...] = (definition.pk, definition.version, definition.updated_at)
+    elif is_shared(definition):
+        key = ("built-in", definition.name)  # its config never changes in this process
     else:
         key = (definition.name, json.dumps(definition.config, sort_keys=True, default=str))
     orchestrator = _orchestrators.get(key)

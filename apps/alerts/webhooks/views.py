@@ -206,7 +206,7 @@ def _definition(request: HttpRequest, source: str) -> PipelineDefinition:
         if definition is None:
             raise Refused(error(f"Active pipeline definition not found: {name}", 404))
         return definition
-    definition = default_alert_definition(source)
+    definition = default_alert_definition(source, shared=True)
     if definition is None:
         configured = (
             settings.ALERTS_SOURCE_PIPELINES.get(source) or settings.ALERTS_DEFAULT_PIPELINE

@@ -55,7 +55,11 @@ class Heartbeat:
         with self._lock:
             self._ensure_thread()
             self._held[key] = held
-        self._wake.set()  # the loop may be sleeping a full second: let it plan for this one
+        if lease / 3 < 1.0:
+            # The loop sleeps up to a second: wake it only when this renewal falls due
+            # sooner (short test leases). Waking it for every node would cost each node a
+            # thread switch for nothing.
+            self._wake.set()
         try:
             yield held
         finally:
