@@ -134,7 +134,9 @@ class WebhookDelivery(models.Model):
     """
 
     source = models.CharField(max_length=64)
-    dedup_key = models.CharField(max_length=64, unique=True)
+    # Unique by a constraint (Meta): unique=True would add a LIKE-only index on PostgreSQL
+    # that every webhook's insert writes too.
+    dedup_key = models.CharField(max_length=64)
     # Null only inside the transaction that claims the key and then creates the run: claiming
     # first makes a concurrent duplicate wait on the key instead of doing the work twice.
     run = models.ForeignKey(
@@ -148,6 +150,9 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["dedup_key"], name="webhookdelivery_dedup_key_uniq")
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} delivery {self.dedup_key[:12]} -> run {self.run_id}"

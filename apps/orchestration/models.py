@@ -100,20 +100,20 @@ OPEN_RUN_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 class PipelineRun(models.Model):
     """One execution of a pipeline, with a frozen copy of the config it runs."""
 
-    run_id = models.CharField(max_length=36, unique=True, default=new_id, editable=False)
-    trace_id = models.CharField(max_length=64, db_index=True)
+    # Unique by a constraint and indexed through Meta (not unique=/db_index=): on PostgreSQL
+    # those add a second, LIKE-only index that every insert and update would also write.
+    run_id = models.CharField(max_length=36, default=new_id, editable=False)
+    trace_id = models.CharField(max_length=64)
     definition = models.ForeignKey(
         PipelineDefinition, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
-    definition_name = models.CharField(max_length=255, db_index=True)
+    definition_name = models.CharField(max_length=255)
     definition_version = models.PositiveIntegerField(default=1)
     config = models.JSONField(default=dict)
     payload = models.JSONField(default=dict, blank=True)
-    source = models.CharField(max_length=64, default="unknown", db_index=True)
+    source = models.CharField(max_length=64, default="unknown")
     environment = models.CharField(max_length=64, default="production")
-    status = models.CharField(
-        max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PENDING)
     current_node = models.CharField(max_length=128, blank=True, default="")
     current_attempt = models.PositiveIntegerField(default=1)
     node_deadline = models.DateTimeField(
@@ -146,7 +146,15 @@ class PipelineRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "node_deadline"])]
+        # Every index is written by every webhook's insert and by each node's move of the run
+        # (those change indexed columns): only what a query needs. (status, node_deadline)
+        # serves the recovery sweep and filters by status alone.
+        indexes = [
+            models.Index(fields=["status", "node_deadline"]),
+            models.Index(fields=["trace_id"], name="pipelinerun_trace_id"),
+            models.Index(fields=["definition_name"], name="pipelinerun_definition_name"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["run_id"], name="pipelinerun_run_id_uniq")]
 
     def __str__(self) -> str:
         return f"{self.definition_name} run {self.run_id} ({self.status})"
@@ -180,13 +188,18 @@ RESULT_STAGE_STATUSES = (StageStatus.SUCCEEDED, StageStatus.FAILED, StageStatus.
 class StageExecution(models.Model):
     """One attempt at one node of a run; ``idempotency_key`` = ``run_id:node_id:attempt``."""
 
-    run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="stage_executions")
+    # Indexed by (run, node_id) below, which serves lookups by run alone too.
+    run = models.ForeignKey(
+        PipelineRun, on_delete=models.CASCADE, related_name="stage_executions", db_index=False
+    )
     node_id = models.CharField(max_length=128)
     node_type = models.CharField(max_length=32)
     attempt = models.PositiveIntegerField(default=1)
-    idempotency_key = models.CharField(max_length=255, unique=True)
+    idempotency_key = models.CharField(max_length=255)
+    # Not indexed: a claim, a heartbeat and the stored outcome update only unindexed columns,
+    # so PostgreSQL can update the row in place (HOT) without touching any index.
     status = models.CharField(
-        max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING, db_index=True
+        max_length=16, choices=StageStatus.choices, default=StageStatus.PENDING
     )
     task_id = models.CharField(max_length=255, blank=True, default="")
     worker = models.CharField(max_length=255, blank=True, default="")
@@ -211,6 +224,9 @@ class StageExecution(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["run", "node_id"])]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="stageexecution_key_uniq")
+        ]
 
     def __str__(self) -> str:
         return f"{self.idempotency_key} ({self.status})"
