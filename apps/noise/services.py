@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
-
 from apps.alerts.models import Alert
 from apps.noise import clock, silences
 from apps.noise import decide as rules
@@ -114,7 +112,7 @@ def decide_for_ingest(
         return IngestDecision(None, decision_output(row))
     mine = [t for t in processed.alerts if t.incident_id == incident_id]
     changes = _with_silences(mine, changes, now)
-    state_row = _locked_state(incident_id)
+    state_row = _locked_state(incident_id, new=incident_id in processed.created_incident_ids)
     incident = state_row.incident  # read with the lock (the ingest holds the incident's)
     state = snapshot(state_row)
     decision = rules.on_delivery(
@@ -183,20 +181,18 @@ def _with_silences(
 # --- the NoiseState row ------------------------------------------------------------------------
 
 
-def _locked_state(incident_id: int) -> NoiseState:
-    """The incident's state row, locked; created on first use (a concurrent creator wins and
-    we lock theirs)."""
+def _locked_state(incident_id: int, *, new: bool = False) -> NoiseState:
+    """The incident's state row, locked; created on first use. ``new``: the incident was
+    created by this very ingest, so the row cannot exist yet (skip looking for it)."""
     # The incident comes with it in the same query; only the state row is locked here.
     locked = NoiseState.objects.select_for_update(of=("self",)).select_related("incident")
-    for _attempt in range(3):
+    if not new:
         row = locked.filter(pk=incident_id).first()
         if row is not None:
             return row
-        try:
-            with transaction.atomic():
-                NoiseState.objects.create(incident_id=incident_id)
-        except IntegrityError:
-            continue
+    # INSERT ... ON CONFLICT DO NOTHING: a concurrent creator's row stands and we lock it;
+    # no savepoint and no IntegrityError to catch.
+    NoiseState.objects.bulk_create([NoiseState(incident_id=incident_id)], ignore_conflicts=True)
     return locked.get(pk=incident_id)
 
 
