@@ -16,7 +16,8 @@ Prints accepted, delivered, lost, duplicated, drain rate, webhook→sink p50/p99
 layout. The sink answers every request (it does not honour Idempotency-Key: duplicates show).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/e2e.py
-    (options: --scenario steady|storm|growth|all --rate 50 --seconds 60 --layout split|prefork)
+    (options: --scenario steady|storm|growth|all --rate 50 --seconds 60 --layout split|prefork
+     --sink-delay 0: seconds the sink takes to answer, as a real channel or AI provider does)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -58,7 +60,7 @@ LAYOUTS: dict[str, list[tuple[str, str, str, int]]] = {
 class Sink:
     """Records when each run's notification arrived (and how many times)."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.lock = threading.Lock()
         self.first: dict[str, float] = {}
         self.count: dict[str, int] = defaultdict(int)
@@ -78,6 +80,8 @@ class Sink:
                     sink.first.setdefault(run_id, now)
                     sink.by_incident.setdefault(incident, now)
                     sink.bytes.append(len(body))
+                if delay:
+                    time.sleep(delay)  # a real receiver's (or AI provider's) latency
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -243,14 +247,22 @@ def growth(port: int, args: argparse.Namespace, sink: Sink) -> dict:
     sent = send(port, bodies, 40.0, clients=1)
     ids = [r for r, _, s in sent if s == 202]
     wait_drained(ids, 300)
-    node_ms = {}
-    for position in (0, len(ids) - 1):
-        run = PipelineRun.objects.get(run_id=ids[position])
-        node_ms[position + 1] = round(
-            sum(e.duration_ms or 0 for e in run.stage_executions.filter(status="succeeded")), 1
-        )
+
+    def node_time(run_id: str) -> float:
+        run = PipelineRun.objects.get(run_id=run_id)
+        return sum(e.duration_ms or 0 for e in run.stage_executions.filter(status="succeeded"))
+
     last = len(ids)
-    print(f"growth: node time of alert 1: {node_ms[1]} ms, of alert {last}: {node_ms[last]} ms")
+    node_ms = {1: round(node_time(ids[0]), 1), last: round(node_time(ids[-1]), 1)}
+    # Single runs are noisy (the first one also pays the workers' cold start): the medians of
+    # the first and the last 20 show the trend.
+    head = statistics.median(node_time(r) for r in ids[1:21])
+    tail = statistics.median(node_time(r) for r in ids[-20:])
+    node_ms["median_2_21"], node_ms[f"median_{last - 19}_{last}"] = round(head, 1), round(tail, 1)
+    print(
+        f"growth: node time of alert 1: {node_ms[1]} ms, of alert {last}: {node_ms[last]} ms; "
+        f"median of alerts 2-21: {head:.1f} ms, of alerts {last - 19}-{last}: {tail:.1f} ms"
+    )
     return node_ms
 
 
@@ -293,9 +305,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--layout", default="split", choices=sorted(LAYOUTS))
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/6")
+    parser.add_argument(
+        "--sink-delay",
+        type=float,
+        default=0.0,
+        help="seconds the sink waits before answering (a real channel's latency)",
+    )
     args = parser.parse_args()
 
-    sink = Sink()
+    sink = Sink(args.sink_delay)
     fresh_django(
         BENCH_DB,
         args.redis,
@@ -322,7 +340,10 @@ def main() -> None:
         f"{name}: {pool} x{conc}" + (f" on {queues}" if queues else " on every queue")
         for name, queues, pool, conc in LAYOUTS[args.layout]
     )
-    print(f"bench/e2e.py: {os.cpu_count()} CPUs; web gunicorn 2x4 threads; workers {layout}")
+    print(
+        f"bench/e2e.py: {os.cpu_count()} CPUs; web gunicorn 2x4 threads; workers {layout}; "
+        f"sink answers after {args.sink_delay:g} s"
+    )
     try:
         if args.scenario in ("steady", "all"):
             steady(port, args, sink)
