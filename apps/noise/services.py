@@ -254,12 +254,7 @@ def _log(
         at=now,
         last_at=now,
         stage=NoiseDecision.Stage.INGEST,
-        kind=decision.kind,
-        notify=decision.notify,
-        analyze=decision.analyze,
-        reuse_analysis=decision.reuse_analysis,
-        folded=decision.folded,
-        reason=decision.reason,
+        **decision.to_dict(),  # kind, notify, analyze, reason, ...
         incident_id=incident_id,
         source=source,
         fingerprint=material[0].fingerprint if material else "",
@@ -267,7 +262,6 @@ def _log(
         run_id=run.run_id if run.stored else "",
         trace_id=run.trace_id,
         definition_name=run.definition_name,
-        silence_id=decision.silence_id,
         details={**decision.details, "changes": [c.describe() for c in material[:20]]},
     )
 

@@ -158,17 +158,11 @@ def _fire_locked(
                 at=now,
                 last_at=now,
                 stage=NoiseDecision.Stage.SWEEP,
-                kind=decision.kind,
-                notify=decision.notify,
-                analyze=decision.analyze,
-                reuse_analysis=decision.reuse_analysis,
-                folded=decision.folded,
-                reason=decision.reason,
+                **decision.to_dict(),  # kind, notify, analyze, reason, ...
                 incident_id=incident_id,
                 source=incident_row["source"],
                 trace_id=trace_id,
                 definition_name=definition.name if definition else row.definition_name,
-                silence_id=decision.silence_id,
                 slot=slot,
                 details={**decision.details, "sweep": what},
             )
