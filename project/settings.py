@@ -142,6 +142,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL;",
     }
+    # Tests on a file too, as the embedded default runs: Django's in-memory test database
+    # shares one cache between connections, where a reader meets "database table is locked"
+    # at once instead of waiting out the busy timeout (the embedded runner's threads did).
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(BASE_DIR / "test-db.sqlite3")  # ignored by git (*.sqlite3)
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
