@@ -146,7 +146,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # shares one cache between connections, where a reader meets "database table is locked"
     # at once instead of waiting out the busy timeout (the embedded runner's threads did).
     DATABASES["default"].setdefault("TEST", {}).setdefault(
-        "NAME", str(BASE_DIR / "test-db.sqlite3")  # ignored by git (*.sqlite3)
+        "NAME",
+        str(BASE_DIR / "test-db.sqlite3"),  # ignored by git (*.sqlite3)
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
