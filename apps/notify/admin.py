@@ -15,9 +15,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from apps.notify.dispatch import send_test_message
 from apps.notify.drivers import DRIVER_REGISTRY, get_driver
 from apps.notify.errors import NotifyConfigError, NotifyError
-from apps.notify.message import NotificationMessage
 from apps.notify.models import Delivery, NotificationChannel
 from apps.orchestration.secrets import channel_leftover_masks
 
@@ -65,17 +65,9 @@ class NotificationChannelForm(forms.ModelForm):
 
 
 def send_test(channel: NotificationChannel) -> tuple[bool, str]:
-    """What the API's test endpoint does: one message through the channel's driver."""
-    message = NotificationMessage(
-        title="Test notification from alertpipes",
-        message="If you can read this, the channel is configured correctly.",
-        severity="info",
-        tags={"test": "true"},
-        context={"source": "admin"},
-        dedup_key="alertpipes-test-notify",
-    )
+    """The admin's test action: (sent, what the driver said)."""
     try:
-        result = get_driver(channel.driver).send(message, channel.config)
+        result = send_test_message(channel.driver, channel.config, source="admin")
     except NotifyConfigError as exc:
         return False, "invalid config: " + "; ".join(exc.errors)
     except NotifyError as exc:

@@ -11,7 +11,7 @@ from apps.monitoring import metrics
 from apps.notify import ledger
 from apps.notify.drivers import DRIVER_REGISTRY, get_driver
 from apps.notify.errors import NotifyConfigError, NotifyError
-from apps.notify.message import NotificationMessage
+from apps.notify.message import DeliveryResult, NotificationMessage
 from apps.notify.models import NotificationChannel
 
 logger = logging.getLogger(__name__)
@@ -172,3 +172,30 @@ def _deliver(
     logger.info("notify %s (%s) sent", target.name, target.driver)
     record.update(status="sent")
     return record
+
+
+TEST_TITLE = "Test notification from alertpipes"
+TEST_MESSAGE = "If you can read this, the channel is configured correctly."
+
+
+def send_test_message(
+    driver: str,
+    config: dict[str, Any],
+    *,
+    source: str,
+    title: str = TEST_TITLE,
+    message: str = TEST_MESSAGE,
+    severity: str = "info",
+) -> DeliveryResult:
+    """One test message straight through a driver (no ledger, no run): what ``test_notify``
+    and the admin's and the API's test actions send. Raises the driver's
+    ``NotifyConfigError``/``NotifyError`` for the caller to report its own way."""
+    test = NotificationMessage(
+        title=title,
+        message=message,
+        severity=severity,
+        tags={"test": "true"},
+        context={"source": source},
+        dedup_key="alertpipes-test-notify",
+    )
+    return get_driver(driver).send(test, config)

@@ -15,9 +15,10 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.notify.dispatch import TEST_MESSAGE, TEST_TITLE, send_test_message
 from apps.notify.drivers import DRIVER_REGISTRY, get_driver
 from apps.notify.errors import NotifyConfigError, NotifyError
-from apps.notify.message import SEVERITIES, NotificationMessage
+from apps.notify.message import SEVERITIES
 from apps.notify.models import NotificationChannel
 from apps.orchestration.api.base import ApiView
 from apps.orchestration.api.errors import Conflict
@@ -115,11 +116,11 @@ def _saved(channel: NotificationChannel) -> NotificationChannel:
 
 
 class ChannelTestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    title = TextField(required=False, max_length=250, default="Test notification from alertpipes")
+    title = TextField(required=False, max_length=250, default=TEST_TITLE)
     message = TextField(
         required=False,
         max_length=5000,
-        default="If you can read this, the channel is configured correctly.",
+        default=TEST_MESSAGE,
     )
     severity = serializers.ChoiceField(choices=list(SEVERITIES), required=False, default="info")
 
@@ -215,14 +216,10 @@ class ChannelTestView(ApiView):
         channel = find_channel(name)
         body = ChannelTestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        message = NotificationMessage(
-            **body.validated_data,
-            tags={"test": "true"},
-            context={"source": "api"},
-            dedup_key="alertpipes-test-notify",
-        )
         try:
-            result = get_driver(channel.driver).send(message, channel.config)
+            result = send_test_message(
+                channel.driver, channel.config, source="api", **body.validated_data
+            )
         except NotifyConfigError as exc:
             raise serializers.ValidationError({"config": exc.errors}) from None
         except NotifyError as exc:

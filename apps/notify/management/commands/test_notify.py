@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.notify.drivers import DRIVER_REGISTRY, get_driver
+from apps.notify.dispatch import TEST_MESSAGE, TEST_TITLE, send_test_message
+from apps.notify.drivers import DRIVER_REGISTRY
 from apps.notify.errors import NotifyConfigError, NotifyError
-from apps.notify.message import SEVERITIES, NotificationMessage
+from apps.notify.message import SEVERITIES
 from apps.notify.models import NotificationChannel
 
 
@@ -22,10 +23,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("target", help="A channel name, or a driver name with --config.")
         parser.add_argument("--config", help="Driver config as JSON (driver targets only).")
-        parser.add_argument("--title", default="Test notification from alertpipes")
+        parser.add_argument("--title", default=TEST_TITLE)
         parser.add_argument(
             "--message",
-            default="If you can read this, the channel is configured correctly.",
+            default=TEST_MESSAGE,
         )
         parser.add_argument("--severity", default="info", choices=SEVERITIES)
 
@@ -52,16 +53,15 @@ class Command(BaseCommand):
                 f"Drivers: {', '.join(DRIVER_REGISTRY)}"
             )
 
-        message = NotificationMessage(
-            title=options["title"],
-            message=options["message"],
-            severity=options["severity"],
-            tags={"test": "true"},
-            context={"source": "test_notify"},
-            dedup_key="alertpipes-test-notify",
-        )
         try:
-            result = get_driver(driver_name).send(message, config)
+            result = send_test_message(
+                driver_name,
+                config,
+                source="test_notify",
+                title=options["title"],
+                message=options["message"],
+                severity=options["severity"],
+            )
         except NotifyConfigError as exc:
             raise CommandError(f"Invalid {driver_name} config: {exc}") from exc
         except NotifyError as exc:
