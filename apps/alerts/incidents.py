@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from apps.alerts.drivers import AlertEvent, AlertStatus, NormalizedAlert, Severity
 from apps.alerts.models import Alert, Incident
+from project import rows
 
 # Losing the race for a group's single active incident more often than this means something
 # other than a race is wrong; let the IntegrityError surface.
@@ -51,14 +52,53 @@ def rank(severity: str) -> int:
 def _locked(incident_id: int | None) -> Incident | None:
     if incident_id is None:
         return None
-    return Incident.objects.select_for_update().filter(pk=incident_id).first()
+    return rows.get(Incident, lock=True, id=incident_id)
+
+
+# The statuses are our constants, written into the SQL so that PostgreSQL matches the
+# condition to the partial unique index (alerts_one_active_incident_per_group).
+_ACTIVE_SQL = "{status} IN ({values})"
+_ACTIVE_VALUES = ", ".join(f"'{s.value}'" for s in Incident.ACTIVE_STATUSES)
+
+
+def _active_condition() -> str:
+    return _ACTIVE_SQL.format(status=rows.column(Incident, "status"), values=_ACTIVE_VALUES)
 
 
 def _active_for_group(source: str, group_key: str) -> Incident | None:
-    return (
-        Incident.objects.select_for_update()
-        .filter(source=source, group_key=group_key, status__in=Incident.ACTIVE_STATUSES)
-        .first()
+    """The group's active incident, locked (the partial unique index allows one)."""
+    return rows.get(
+        Incident, lock=True, also=_active_condition(), source=source, group_key=group_key
+    )
+
+
+def _open_new(alert: Alert, changes: IncidentChanges) -> Incident:
+    """A new incident for the alert's group, or the group's active one when another ingest
+    opened it first (INSERT ... ON CONFLICT on the partial unique index: no savepoint)."""
+    target = f"({rows.column(Incident, 'source')}, {rows.column(Incident, 'group_key')}) "
+    conflict = f"{target}WHERE {_active_condition()}"
+    for _attempt in range(MAX_GROUP_RETRIES):
+        incident = rows.create(
+            Incident,
+            {
+                "title": alert.name[:500],
+                "description": alert.description,
+                "severity": alert.severity,
+                "source": alert.source,
+                "group_key": alert.group_key,
+            },
+            conflict=conflict,
+        )
+        if incident is not None:
+            changes.mark_created(incident)
+            return incident
+        active = _active_for_group(alert.source, alert.group_key)
+        if active is not None:
+            return active
+        # The winner's incident stopped being active before we could lock it: try again.
+    raise IntegrityError(
+        f"could not open an incident for {alert.source} group {alert.group_key!r} "
+        f"after {MAX_GROUP_RETRIES} attempts"
     )
 
 
@@ -129,6 +169,32 @@ def attach_firing(
     else:
         incident = _open_or_reopen(alert, current, changes)
 
+    return _join(incident, alert, normalized, refired, changes)
+
+
+def attach_new_firing(
+    alert: Alert, active: Incident | None, normalized: NormalizedAlert, changes: IncidentChanges
+) -> Incident:
+    """Put a just-created firing alert into its group's incident: ``active`` (the group's
+    active incident, locked before the alert was inserted with it), else a new one."""
+    incident = active if active is not None else _open_new(alert, changes)
+    _join(incident, alert, normalized, False, changes)
+    changes.mark_updated(incident)  # it has a new alert (nothing for one it created)
+    return incident
+
+
+def find_active(source: str, group_key: str) -> Incident | None:
+    """The group's active incident, locked: a new firing alert is inserted into it."""
+    return _active_for_group(source, group_key)
+
+
+def _join(
+    incident: Incident,
+    alert: Alert,
+    normalized: NormalizedAlert,
+    refired: bool,
+    changes: IncidentChanges,
+) -> Incident:
     dirty = False
     if incident.is_active and rank(alert.severity) > rank(incident.severity):
         incident.severity = alert.severity
@@ -136,10 +202,10 @@ def attach_firing(
     if _apply_lifecycle_event(incident, normalized.event):
         dirty = True
     if dirty:
-        incident.save()
+        rows.save(incident, ("severity", "status", "acknowledged_at"))
     if alert.incident_id != incident.pk:
         alert.incident = incident
-        alert.save(update_fields=["incident", "updated_at"])
+        rows.save(alert, ("incident_id",))
         dirty = True
     if dirty or refired:
         changes.mark_updated(incident)

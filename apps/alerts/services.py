@@ -25,12 +25,36 @@ from apps.alerts.drivers import (
     parse_payload,
 )
 from apps.alerts.drivers.base import stable_fingerprint
-from apps.alerts.incidents import IncidentChanges, attach_firing, attach_resolved, rank
+from apps.alerts.incidents import (
+    IncidentChanges,
+    attach_firing,
+    attach_new_firing,
+    attach_resolved,
+    find_active,
+    rank,
+)
 from apps.alerts.models import Alert, AlertHistory, Incident
+from project import rows
 
 logger = logging.getLogger(__name__)
 
 MAX_INSERT_RETRIES = 3
+
+# What a delivery of a known alert may change (with updated_at, stamped by rows.save).
+_UPDATED_FIELDS = (
+    "name",
+    "description",
+    "labels",
+    "annotations",
+    "raw_payload",
+    "last_seen_at",
+    "seen_count",
+    "group_key",
+    "severity",
+    "started_at",
+    "ended_at",
+    "status",
+)
 
 
 @dataclass
@@ -137,7 +161,9 @@ class AlertOrchestrator:
         touched: list[tuple[int, TouchedAlert]] = []
         # Lock rows in fingerprint order so two payloads sharing alerts cannot deadlock.
         ordered = sorted(enumerate(normalized), key=lambda pair: pair[1].fingerprint)
-        with transaction.atomic():
+        # No savepoint when the caller already holds a transaction (the ingest node does):
+        # a failure here fails the caller's whole transaction anyway.
+        with transaction.atomic(savepoint=False):
             for index, item in ordered:
                 touched.append((index, self._ingest_one(chosen.name, item, changes)))
 
@@ -157,54 +183,79 @@ class AlertOrchestrator:
         result.reopened_incident_ids = list(changes.reopened)
         return result
 
-    def _lock_or_create(self, source: str, item: NormalizedAlert) -> tuple[Alert, bool]:
-        """The alert row, locked; created if new. A concurrent insert of the same
-        fingerprint makes ours fail on the unique constraint, and we lock theirs instead."""
-        fingerprint = _fit(item.fingerprint)
-        for _attempt in range(MAX_INSERT_RETRIES):
-            existing = (
-                Alert.objects.select_for_update()
-                .filter(source=source, fingerprint=fingerprint)
-                .first()
-            )
-            if existing is not None:
-                return existing, False
-            try:
-                with transaction.atomic():
-                    return Alert.objects.create(
-                        source=source,
-                        fingerprint=fingerprint,
-                        name=item.name[:500],
-                        status=item.status.value,
-                        severity=item.severity.value,
-                        description=item.description,
-                        labels=item.labels,
-                        annotations=item.annotations,
-                        raw_payload=item.raw,
-                        group_key=_fit(item.group_key or f"alert:{fingerprint}"),
-                        started_at=item.started_at or timezone.now(),
-                        ended_at=item.ended_at,
-                        last_seen_at=timezone.now(),
-                        seen_count=1,
-                    ), True
-            except IntegrityError:
-                logger.info("alert %s:%s inserted concurrently; locking it", source, fingerprint)
-        raise IntegrityError(f"could not insert or find alert {source}:{fingerprint}")
-
     def _ingest_one(
         self, source: str, item: NormalizedAlert, changes: IncidentChanges
     ) -> TouchedAlert:
-        alert, created = self._lock_or_create(source, item)
-        old_status, old_severity = ("", "") if created else (alert.status, alert.severity)
-        if not created:
-            self._update_alert(alert, item)
-        refired = old_status == AlertStatus.RESOLVED and alert.status == AlertStatus.FIRING
+        fingerprint = _fit(item.fingerprint)
+        for _attempt in range(MAX_INSERT_RETRIES):
+            alert = rows.get(Alert, lock=True, source=source, fingerprint=fingerprint)
+            if alert is not None:
+                return self._ingest_existing(alert, item, changes)
+            touched = self._ingest_new(source, fingerprint, item, changes)
+            if touched is not None:
+                return touched
+            # Inserted concurrently by another ingest, which committed: lock theirs.
+            logger.info("alert %s:%s inserted concurrently; locking it", source, fingerprint)
+        raise IntegrityError(f"could not insert or find alert {source}:{fingerprint}")
 
+    def _ingest_new(
+        self, source: str, fingerprint: str, item: NormalizedAlert, changes: IncidentChanges
+    ) -> TouchedAlert | None:
+        """Store an alert seen for the first time; None when a concurrent ingest stored it
+        first. A firing alert's incident is looked up (locked) before the INSERT, so joining
+        an open incident writes the alert once, with its incident."""
+        group_key = _fit(item.group_key or f"alert:{fingerprint}")
+        firing = item.status is AlertStatus.FIRING
+        active = find_active(source, group_key) if firing else None
+        now = timezone.now()
+        alert = rows.create(
+            Alert,
+            {
+                "source": source,
+                "fingerprint": fingerprint,
+                "name": item.name[:500],
+                "status": item.status.value,
+                "severity": item.severity.value,
+                "description": item.description,
+                "labels": item.labels,
+                "annotations": item.annotations,
+                "raw_payload": item.raw,
+                "group_key": group_key,
+                "started_at": item.started_at or now,
+                "ended_at": item.ended_at,
+                "last_seen_at": now,
+                "seen_count": 1,
+                "incident_id": active.pk if active is not None else None,
+            },
+            conflict=f"({rows.column(Alert, 'source')}, {rows.column(Alert, 'fingerprint')})",
+        )
+        if alert is None:
+            return None
+        # An alert first seen resolved has nothing to deal with: no incident.
+        incident = attach_new_firing(alert, active, item, changes) if firing else None
+        return self._touched(alert, incident, item, True, "", "")
+
+    def _ingest_existing(
+        self, alert: Alert, item: NormalizedAlert, changes: IncidentChanges
+    ) -> TouchedAlert:
+        old_status, old_severity = alert.status, alert.severity
+        self._update_alert(alert, item)
+        refired = old_status == AlertStatus.RESOLVED and alert.status == AlertStatus.FIRING
         if alert.status == AlertStatus.FIRING:
             incident: Incident | None = attach_firing(alert, item, refired, changes)
         else:
             incident = attach_resolved(alert, changes)
+        return self._touched(alert, incident, item, False, old_status, old_severity)
 
+    def _touched(
+        self,
+        alert: Alert,
+        incident: Incident | None,
+        item: NormalizedAlert,
+        created: bool,
+        old_status: str,
+        old_severity: str,
+    ) -> TouchedAlert:
         self._record_history(alert, incident, item, created, old_status, old_severity)
         if created:
             change = "created"
@@ -245,7 +296,7 @@ class AlertOrchestrator:
         else:
             alert.ended_at = item.ended_at or alert.ended_at or timezone.now()
         alert.status = item.status.value
-        alert.save()
+        rows.save(alert, _UPDATED_FIELDS)
 
     def _record_history(
         self,
@@ -267,18 +318,19 @@ class AlertOrchestrator:
             events.append(AlertHistory.Event.ACKNOWLEDGED)
         elif item.event is AlertEvent.UNACKNOWLEDGED:
             events.append(AlertHistory.Event.UNACKNOWLEDGED)
-        AlertHistory.objects.bulk_create(
-            AlertHistory(
-                alert=alert,
-                incident=incident,
-                event=event,
-                old_status=old_status,
-                new_status=alert.status,
-                old_severity=old_severity,
-                new_severity=alert.severity,
+        for event in events:
+            rows.insert(
+                AlertHistory,
+                {
+                    "alert_id": alert.pk,
+                    "incident_id": incident.pk if incident is not None else None,
+                    "event": event,
+                    "old_status": old_status,
+                    "new_status": alert.status,
+                    "old_severity": old_severity,
+                    "new_severity": alert.severity,
+                },
             )
-            for event in events
-        )
 
 
 def incident_summary(incident_id: int) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from django.db import connection
 
 from apps.orchestration.engine.sql import _column, _q, cursor
 from apps.orchestration.models import PipelineRun
+from project.rows import PLAIN
 
 
 class RawJson(str):
@@ -41,24 +42,6 @@ class Companion:
     run_field: str
 
 
-# Value types that a field's preparation returns unchanged, by the field's internal type:
-# psycopg adapts those as they are (any other value goes through get_db_prep_save).
-_TEXT = (str, type(None))
-_INT = (int, type(None))
-_PLAIN: dict[str, tuple[type, ...]] = {
-    "CharField": _TEXT,
-    "TextField": _TEXT,
-    "SlugField": _TEXT,
-    "IntegerField": _INT,
-    "BigIntegerField": _INT,
-    "PositiveIntegerField": _INT,
-    "PositiveSmallIntegerField": _INT,
-    "SmallIntegerField": _INT,
-    "ForeignKey": _INT,
-    "BooleanField": (bool, type(None)),
-}
-
-
 @functools.cache
 def _fields(model: Any) -> list[tuple[Any, str, tuple[type, ...], bool, Any]]:
     """(field, quoted column, its plain value types, whether its default is computed per
@@ -70,7 +53,7 @@ def _fields(model: Any) -> list[tuple[Any, str, tuple[type, ...], bool, Any]]:
             continue
         per_row = callable(f.default)
         default = None if per_row else f.get_db_prep_save(f.get_default(), connection)
-        plain = _PLAIN.get(f.get_internal_type(), ())
+        plain = PLAIN.get(f.get_internal_type(), ())
         found.append((f, _q(f.column), plain, per_row, default))
     return found
 
