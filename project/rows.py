@@ -158,6 +158,21 @@ def _converters(model: Any) -> list[tuple[Any, list[Any]]]:
     return fields
 
 
+@functools.cache
+def _field_converters(model: Any, name: str) -> tuple[Any, list[Any]]:
+    col = model._meta.get_field(name).get_col(model._meta.db_table)
+    return col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+
+
+def convert(model: Any, name: str, value: Any) -> Any:
+    """A value of ``model``'s field ``name`` as read from the database, as the ORM gives it
+    (JSON decoded, SQLite datetimes parsed)."""
+    col, converters = _field_converters(model, name)
+    for c in converters:
+        value = c(value, col, connection)
+    return value
+
+
 def from_row(model: type[M], values: tuple[Any, ...]) -> M:
     """A model instance from a row of all its concrete columns, in field order."""
     converted = []

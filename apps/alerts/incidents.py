@@ -35,6 +35,8 @@ class IncidentChanges:
     created: list[int] = field(default_factory=list)
     updated: list[int] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)  # resolved before, active again
+    # Every incident touched, as the last alert left it.
+    touched: dict[int, Incident] = field(default_factory=dict)
 
     def mark_created(self, incident: Incident) -> None:
         if incident.pk not in self.created:

@@ -7,8 +7,9 @@ pipeline nodes (intelligence, notify) read an incident in.
 
 from __future__ import annotations
 
+import functools
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,7 @@ from apps.alerts.incidents import (
 )
 from apps.alerts.models import Alert, AlertHistory, Incident
 from project import rows
+from project.fastcursor import fast_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +95,9 @@ class ProcessingResult:
     # alert whose incident was closed, or resolved by an operator, opens one again).
     created_incident_ids: list[int] = field(default_factory=list)
     reopened_incident_ids: list[int] = field(default_factory=list)
+    # Every incident touched, as this call left it (locked until the caller commits): what
+    # noise control and the incident summary read instead of reading it again.
+    incidents: dict[int, Incident] = field(default_factory=dict, repr=False)
 
     @property
     def has_errors(self) -> bool:
@@ -115,7 +120,8 @@ class ProcessingResult:
         return self.incident_ids[0] if self.incident_ids else None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, incidents={}))
+        del data["incidents"]
         data["incident_id"] = self.incident_id
         return data
 
@@ -181,6 +187,7 @@ class AlertOrchestrator:
         result.incidents_updated = len(changes.updated)
         result.created_incident_ids = list(changes.created)
         result.reopened_incident_ids = list(changes.reopened)
+        result.incidents = dict(changes.touched)
         return result
 
     def _ingest_one(
@@ -233,7 +240,7 @@ class AlertOrchestrator:
             return None
         # An alert first seen resolved has nothing to deal with: no incident.
         incident = attach_new_firing(alert, active, item, changes) if firing else None
-        return self._touched(alert, incident, item, True, "", "")
+        return self._touched(alert, incident, item, changes, True, "", "")
 
     def _ingest_existing(
         self, alert: Alert, item: NormalizedAlert, changes: IncidentChanges
@@ -245,17 +252,20 @@ class AlertOrchestrator:
             incident: Incident | None = attach_firing(alert, item, refired, changes)
         else:
             incident = attach_resolved(alert, changes)
-        return self._touched(alert, incident, item, False, old_status, old_severity)
+        return self._touched(alert, incident, item, changes, False, old_status, old_severity)
 
     def _touched(
         self,
         alert: Alert,
         incident: Incident | None,
         item: NormalizedAlert,
+        changes: IncidentChanges,
         created: bool,
         old_status: str,
         old_severity: str,
     ) -> TouchedAlert:
+        if incident is not None:
+            changes.touched[incident.pk] = incident
         self._record_history(alert, incident, item, created, old_status, old_severity)
         if created:
             change = "created"
@@ -333,7 +343,41 @@ class AlertOrchestrator:
             )
 
 
-def incident_summary(incident_id: int) -> dict[str, Any] | None:
+_SUMMARY_FIELDS = (
+    "name",
+    "fingerprint",
+    "status",
+    "severity",
+    "description",
+    "labels",
+    "annotations",
+    "started_at",
+)
+
+
+@functools.cache
+def _recent_alerts_sql() -> str:
+    c = functools.partial(rows.column, Alert)
+    columns = ", ".join(c(n) for n in _SUMMARY_FIELDS)
+    return (
+        f"SELECT {columns} FROM {rows.q(Alert._meta.db_table)} "  # noqa: S608
+        f"WHERE {c('incident')} = %s ORDER BY {c('received_at')} DESC, {c('id')} DESC LIMIT %s"
+    )
+
+
+def _recent_alerts(incident_id: int, limit: int) -> list[dict[str, Any]]:
+    """The incident's ``limit`` most recently received alerts, newest first (every run that
+    notifies reads them: one statement written once, no model instances)."""
+    with fast_cursor() as cur:
+        cur.execute(_recent_alerts_sql(), [incident_id, limit])
+        found = cur.fetchall()
+    return [
+        {n: rows.convert(Alert, n, v) for n, v in zip(_SUMMARY_FIELDS, row, strict=True)}
+        for row in found
+    ]
+
+
+def incident_summary(incident_id: int, incident: Incident | None = None) -> dict[str, Any] | None:
     """An incident and its alerts as plain JSON-safe data, or ``None`` if it does not exist.
 
     The shape other nodes rely on: ``id, title, status, severity, description, source,
@@ -341,21 +385,23 @@ def incident_summary(incident_id: int) -> dict[str, Any] | None:
     labels, annotations, started_at``), plus ``alert_count``, ``alert_counts`` (by status)
     and ``alerts_omitted``. ``alerts`` holds at most ``PIPELINE_CONTEXT_MAX_ALERTS`` alerts
     (the most recently received, oldest first): an incident of thousands of alerts must not
-    make every run's work, prompt and message grow with it.
+    make every run's work, prompt and message grow with it. ``incident``: the row as the
+    caller has it already (the ingest, which just wrote it), instead of reading it again.
     """
-    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None or incident.pk != incident_id:
+        incident = Incident.objects.filter(pk=incident_id).first()
     if incident is None:
         return None
     limit = settings.PIPELINE_CONTEXT_MAX_ALERTS
-    recent = list(incident.alerts.order_by("-received_at", "-id")[:limit])
+    recent = _recent_alerts(incident_id, limit)
     recent.reverse()
     if len(recent) < limit:
         counts: dict[str, int] = {}
         for a in recent:
-            counts[a.status] = counts.get(a.status, 0) + 1
+            counts[a["status"]] = counts.get(a["status"], 0) + 1
     else:
-        rows = incident.alerts.values("status").annotate(n=Count("id")).order_by()
-        counts = {row["status"]: row["n"] for row in rows}
+        found = incident.alerts.values("status").annotate(n=Count("id")).order_by()
+        counts = {row["status"]: row["n"] for row in found}
     total = sum(counts.values())
     return {
         "id": incident.pk,
@@ -370,14 +416,8 @@ def incident_summary(incident_id: int) -> dict[str, Any] | None:
         "alerts_omitted": max(0, total - len(recent)),
         "alerts": [
             {
-                "name": a.name,
-                "fingerprint": a.fingerprint,
-                "status": a.status,
-                "severity": a.severity,
-                "description": a.description,
-                "labels": a.labels,
-                "annotations": a.annotations,
-                "started_at": a.started_at.isoformat() if a.started_at else None,
+                **a,
+                "started_at": a["started_at"].isoformat() if a["started_at"] else None,
             }
             for a in recent
         ],

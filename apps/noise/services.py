@@ -12,16 +12,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from apps.alerts.models import Alert
 from apps.noise import clock, silences
 from apps.noise import decide as rules
 from apps.noise.config import NoiseSettings
 from apps.noise.models import NoiseDecision, NoiseState
+from project import rows
 
 if TYPE_CHECKING:
     from apps.alerts.services import ProcessingResult, TouchedAlert
+    from apps.orchestration.nodes.base import NodeContext
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,27 @@ class RunInfo:
     definition_id: int | None = None
     definition_name: str = ""
     settings: NoiseSettings = NoiseSettings()
+    # The ingest node's first start ever for this run: no decision of it can exist yet.
+    first_start: bool = False
+
+    @classmethod
+    def of(cls, ctx: NodeContext) -> RunInfo:
+        """For a node's context: from what the engine loaded with the run when it did,
+        else from the run's row."""
+        if ctx.run_config is None:
+            return cls.load(ctx.run_id, ctx.trace_id)
+        return cls(
+            run_id=ctx.run_id,
+            trace_id=ctx.trace_id,
+            stored=True,
+            definition_id=ctx.definition_id,
+            definition_name=ctx.definition_name,
+            settings=NoiseSettings.from_config(ctx.run_config),
+            # A second ingest node of the run would find the first one's decision.
+            first_start=ctx.attempt == 1
+            and ctx.starts == 1
+            and sum(n.get("type") == "ingest" for n in ctx.run_config.get("nodes", [])) == 1,
+        )
 
     @classmethod
     def load(cls, run_id: str, trace_id: str = "") -> RunInfo:
@@ -97,7 +120,7 @@ def decide_for_ingest(
     """Decide whether this run notifies; call inside the ingest transaction."""
     if not processed.alerts:
         return None
-    if run.stored:
+    if run.stored and not run.first_start:
         done = NoiseDecision.objects.filter(run_id=run.run_id, stage="ingest").first()
         if done is not None:
             return IngestDecision(done.incident_id, decision_output(done))
@@ -112,8 +135,11 @@ def decide_for_ingest(
         return IngestDecision(None, decision_output(row))
     mine = [t for t in processed.alerts if t.incident_id == incident_id]
     changes = _with_silences(mine, changes, now)
-    state_row = _locked_state(incident_id, new=incident_id in processed.created_incident_ids)
-    incident = state_row.incident  # read with the lock (the ingest holds the incident's)
+    new = incident_id in processed.created_incident_ids
+    # The incident's state row is locked; the incident itself the ingest holds locked, and
+    # its status and severity come with the ingest's result.
+    state_row = NoiseState(incident_id=incident_id) if new else _locked_state(incident_id)
+    incident = processed.incidents[incident_id]
     state = snapshot(state_row)
     decision = rules.on_delivery(
         state,
@@ -122,7 +148,9 @@ def decide_for_ingest(
         run.settings,
         now,
     )
-    store(state_row, state, run)
+    # An incident this ingest created has no state row yet, and none can appear before
+    # this transaction commits (its incident is not visible to anyone else): INSERT it.
+    store(state_row, state, run, new=new)
     row = _log(
         decision, run, incident_id, [changes[t.alert_id] for t in mine], processed.source, now
     )
@@ -181,19 +209,35 @@ def _with_silences(
 # --- the NoiseState row ------------------------------------------------------------------------
 
 
-def _locked_state(incident_id: int, *, new: bool = False) -> NoiseState:
-    """The incident's state row, locked; created on first use. ``new``: the incident was
-    created by this very ingest, so the row cannot exist yet (skip looking for it)."""
-    # The incident comes with it in the same query; only the state row is locked here.
-    locked = NoiseState.objects.select_for_update(of=("self",)).select_related("incident")
-    if not new:
-        row = locked.filter(pk=incident_id).first()
-        if row is not None:
-            return row
+def _locked_state(incident_id: int) -> NoiseState:
+    """The incident's state row, locked; created on first use."""
+    row = rows.get(NoiseState, lock=True, incident_id=incident_id)
+    if row is not None:
+        return row
     # INSERT ... ON CONFLICT DO NOTHING: a concurrent creator's row stands and we lock it;
     # no savepoint and no IntegrityError to catch.
-    NoiseState.objects.bulk_create([NoiseState(incident_id=incident_id)], ignore_conflicts=True)
-    return locked.get(pk=incident_id)
+    conflict = f"({rows.column(NoiseState, 'incident')})"
+    rows.insert(NoiseState, {"incident_id": incident_id}, conflict=conflict)
+    row = rows.get(NoiseState, lock=True, incident_id=incident_id)
+    if row is None:  # the incident was deleted meanwhile (cascade)
+        raise NoiseState.DoesNotExist(f"incident {incident_id} has no noise state")
+    return row
+
+
+_STATE_FIELDS = (
+    "told",
+    "incident_status",
+    "last_notified_at",
+    "last_notified_kind",
+    "next_reminder_at",
+    "recent_notifications",
+    "folded",
+    "digest_due_at",
+    "flap_changes",
+    "flapping_since",
+    "flap_quiet_until",
+    "analysis_at",
+)
 
 
 def _parse(value: Any) -> datetime | None:
@@ -222,7 +266,10 @@ def snapshot(row: NoiseState) -> rules.State:
     )
 
 
-def store(row: NoiseState, state: rules.State, run: RunInfo | None = None) -> None:
+def store(
+    row: NoiseState, state: rules.State, run: RunInfo | None = None, *, new: bool = False
+) -> None:
+    """Write ``state`` into the row (``new``: INSERT it, it does not exist yet)."""
     row.told = state.told
     row.incident_status = state.incident_status
     row.last_notified_at = state.last_notified_at
@@ -235,10 +282,15 @@ def store(row: NoiseState, state: rules.State, run: RunInfo | None = None) -> No
     row.flapping_since = state.flapping_since
     row.flap_quiet_until = state.flap_quiet_until
     row.analysis_at = state.analysis_at
+    fields = _STATE_FIELDS
     if run is not None and run.definition_name:
         # Reminders and the other sweeps run the definition that last handled the incident.
         row.definition_id, row.definition_name = run.definition_id, run.definition_name
-    row.save()
+        fields = (*fields, "definition_id", "definition_name")
+    if new:
+        rows.insert(NoiseState, {n: getattr(row, n) for n in ("incident_id", *fields)})
+    else:
+        rows.save(row, fields)
 
 
 def _log(
@@ -250,20 +302,24 @@ def _log(
     now: datetime,
 ) -> NoiseDecision:
     material = [c for c in changes if c.material] or changes
-    return NoiseDecision.objects.create(
-        at=now,
-        last_at=now,
-        stage=NoiseDecision.Stage.INGEST,
-        **decision.to_dict(),  # kind, notify, analyze, reason, ...
-        incident_id=incident_id,
-        source=source,
-        fingerprint=material[0].fingerprint if material else "",
-        fingerprints=sorted({c.fingerprint for c in changes}),
-        run_id=run.run_id if run.stored else "",
-        trace_id=run.trace_id,
-        definition_name=run.definition_name,
-        details={**decision.details, "changes": [c.describe() for c in material[:20]]},
+    row = rows.create(
+        NoiseDecision,
+        {
+            "at": now,
+            "last_at": now,
+            "stage": NoiseDecision.Stage.INGEST.value,
+            **decision.to_dict(),  # kind, notify, analyze, reason, ...
+            "incident_id": incident_id,
+            "source": source,
+            "fingerprint": material[0].fingerprint if material else "",
+            "fingerprints": sorted({c.fingerprint for c in changes}),
+            "run_id": run.run_id if run.stored else "",
+            "trace_id": run.trace_id,
+            "definition_name": run.definition_name,
+            "details": {**decision.details, "changes": [c.describe() for c in material[:20]]},
+        },
     )
+    return cast(NoiseDecision, row)  # no conflict target: inserted, or an error raised
 
 
 # --- what later nodes ask ----------------------------------------------------------------------

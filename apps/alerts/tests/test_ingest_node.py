@@ -164,9 +164,9 @@ def test_a_run_reads_its_incident_summary_once(monkeypatch, settings):
     reads: list[int] = []
     real = services.incident_summary
 
-    def counting(incident_id: int):
+    def counting(incident_id: int, incident=None):
         reads.append(incident_id)
-        return real(incident_id)
+        return real(incident_id, incident)
 
     monkeypatch.setattr(services, "incident_summary", counting)
     config = {
@@ -185,3 +185,30 @@ def test_a_run_reads_its_incident_summary_once(monkeypatch, settings):
     assert reads == [result["incident_id"]]
     summary = result["node_results"]["ingest"]["output"]["incident_summary"]
     assert summary["id"] == result["incident_id"] and summary["alert_count"] == 1
+
+
+def test_the_summary_the_ingest_makes_from_what_it_wrote_equals_a_fresh_read():
+    """The ingest builds the summary from the incident as it just wrote it (not read again):
+    it must be what reading the incident afterwards gives, for a new incident and for an
+    alert joining (and escalating) an existing one."""
+    from apps.alerts.services import incident_summary
+    from apps.orchestration.definition_orchestrator import DefinitionBasedOrchestrator
+    from apps.orchestration.models import PipelineDefinition
+
+    config = {"version": "1.0", "nodes": [{"id": "ingest", "type": "ingest"}]}
+    definition = PipelineDefinition.objects.create(name="summary-fresh", config=config)
+    orchestrator = DefinitionBasedOrchestrator(definition)
+    for fingerprint, severity in (("fresh-1", "warning"), ("fresh-2", "critical")):
+        payload = {
+            "title": f"Disk {fingerprint}",
+            "fingerprint": fingerprint,
+            "group_key": "fresh",
+            "severity": severity,
+            "labels": {"host": fingerprint},
+        }
+        result = orchestrator.execute(payload=payload, source="generic")
+        assert result["status"] == "completed", result["error"]
+        made = result["node_results"]["ingest"]["output"]["incident_summary"]
+        assert made == incident_summary(result["incident_id"])
+    assert made["severity"] == "critical" and made["alert_count"] == 2
+    assert [a["fingerprint"] for a in made["alerts"]] == ["fresh-1", "fresh-2"]

@@ -160,3 +160,30 @@ def test_a_retried_ingest_returns_its_first_decision_instead_of_unchanged(simula
     assert first.output["noise"]["kind"] == "new"
     assert retried.output["noise"] == first.output["noise"]
     assert NoiseDecision.objects.filter(run_id=run.run_id).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("attempt", "starts"),
+    [(1, 2), (2, 1)],
+    ids=["same-attempt-taken-over-after-a-crash", "next-attempt"],
+)
+def test_an_engine_retried_ingest_finds_its_decision(simulated, attempt, starts) -> None:
+    """With the run as the engine loads it, the first start of attempt 1 skips looking for an
+    earlier decision (none can exist); any later start looks and returns it."""
+    run = PipelineRun.objects.create(
+        trace_id="t-1", definition_name="noisy", config=pipeline(), payload=alert()
+    )
+    handler = get_node_handler("ingest")
+
+    def ctx(attempt: int, starts: int) -> NodeContext:
+        return NodeContext(
+            trace_id="t-1", run_id=run.run_id, payload=alert(), source="generic",
+            attempt=attempt, starts=starts, run_config=run.config, definition_name="noisy",
+        )  # fmt: skip
+
+    first = handler.execute(ctx(1, 1), {"id": "ingest", "driver": "generic"})
+    retried = handler.execute(ctx(attempt, starts), {"id": "ingest", "driver": "generic"})
+
+    assert first.output["noise"]["kind"] == "new"
+    assert retried.output["noise"] == first.output["noise"]
+    assert NoiseDecision.objects.filter(run_id=run.run_id).count() == 1

@@ -111,6 +111,10 @@ def _context(claim: Claim) -> tuple[NodeContext, dict[str, dict[str, Any]]]:
         attempt=claim.execution.attempt,
         claim_token=claim.token,
         timeout=NodePolicy.of(run.config, node).timeout,
+        run_config=run.config,
+        definition_id=run.definition_id,
+        definition_name=run.definition_name,
+        starts=claim.execution.starts,
     )
     return ctx, results
 

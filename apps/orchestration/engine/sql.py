@@ -45,6 +45,8 @@ RUN_STATE_FIELDS = (
     "current_node",
     "current_attempt",
     "created_at",
+    "definition_id",
+    "definition_name",
 )
 
 

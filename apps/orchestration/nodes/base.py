@@ -41,6 +41,14 @@ class NodeContext:
     # so a worker taken for dead can no longer record anything.
     claim_token: str = ""
     timeout: float = 0.0
+    # The run's frozen definition, as the engine loaded it with the run (None when a node is
+    # called on its own): nodes that need the run's settings read them here, not again.
+    run_config: dict[str, Any] | None = None
+    definition_id: int | None = None
+    definition_name: str = ""
+    # How many times a worker started this attempt (0: unknown). 1 on attempt 1: nothing of
+    # this node can have been stored before, so there is nothing earlier to look for.
+    starts: int = 0
 
     def get_previous(self, node_id: str) -> dict[str, Any]:
         """Output of an earlier node (empty when it did not run)."""

@@ -90,7 +90,7 @@ class IngestNodeHandler(BaseNodeHandler):
                 result.output = sweeps.periodic_output(periodic)
                 result.duration_ms = (time.perf_counter() - started) * 1000
                 return result
-            run = noise.RunInfo.load(ctx.run_id, ctx.trace_id)
+            run = noise.RunInfo.of(ctx)
             # One transaction: the alerts and the decision about them are stored together, so
             # a retried ingest finds its decision instead of seeing "nothing changed".
             with transaction.atomic():
@@ -119,7 +119,9 @@ class IngestNodeHandler(BaseNodeHandler):
             # (a folded storm member, a silenced alert) does not read it at all.
             from apps.alerts.services import incident_summary
 
-            result.output["incident_summary"] = incident_summary(incident_id)
+            result.output["incident_summary"] = incident_summary(
+                incident_id, processed.incidents.get(incident_id)
+            )
         result.errors.extend(processed.errors)
         if processed.ignored:
             # Later nodes need an incident; an ignored event gives them none.
