@@ -57,6 +57,14 @@ LAYOUTS: dict[str, list[tuple[str, str, str, int]]] = {
 }  # fmt: skip
 
 
+def layout(args: argparse.Namespace) -> list[tuple[str, str, str, int]]:
+    """The workers of ``--layout``, prefork ones with ``--prefork`` processes."""
+    return [
+        (name, queues, pool, args.prefork if pool == "prefork" else concurrency)
+        for name, queues, pool, concurrency in LAYOUTS[args.layout]
+    ]
+
+
 class Sink:
     """Records when each run's notification arrived (and how many times)."""
 
@@ -171,6 +179,47 @@ def wait_drained(run_ids: list[str], timeout: float) -> float:
     return time.time()
 
 
+# Process ids of the parts the bench started, by part ("web", "workers"): CPU accounting.
+PARTS: dict[str, list[int]] = {"web": [], "workers": []}
+
+
+def cpu_now() -> dict[str, float]:
+    """CPU seconds used so far by each part: web (gunicorn), workers, PostgreSQL and Redis
+    (all of their processes on this machine), and this bench (the paced clients, waited
+    for, and the sink)."""
+    import psutil
+
+    totals = dict.fromkeys(("web", "workers", "postgres", "redis", "bench"), 0.0)
+    for part, pids in PARTS.items():
+        for pid in pids:
+            try:
+                root = psutil.Process(pid)
+                for proc in [root, *root.children(recursive=True)]:
+                    times = proc.cpu_times()
+                    totals[part] += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        label = proc.info["name"] or ""
+        key = "postgres" if label.startswith("postgres") else "redis" if "redis" in label else ""
+        if key and proc.info["cpu_times"]:
+            totals[key] += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    own = os.times()
+    totals["bench"] = own.user + own.system + own.children_user + own.children_system
+    totals["wall"] = time.monotonic()
+    return totals
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], runs: int) -> str:
+    """``cpu per run: web x ms, ...; machine busy y%``: where the cores went."""
+    runs = max(1, runs)
+    parts = [k for k in before if k != "wall"]
+    per_run = ", ".join(f"{k} {1000 * (after[k] - before[k]) / runs:.1f} ms" for k in parts)
+    used = sum(after[k] - before[k] for k in parts)
+    busy = 100 * used / max(0.001, (after["wall"] - before["wall"]) * (os.cpu_count() or 1))
+    return f"  cpu per accepted alert: {per_run}; the {os.cpu_count()} cores {busy:.0f}% busy"
+
+
 def report(name: str, sent: list[tuple], sink: Sink, finished_at: float) -> dict:
     from apps.orchestration.models import PipelineRun
 
@@ -203,11 +252,15 @@ def report(name: str, sent: list[tuple], sink: Sink, finished_at: float) -> dict
 def steady(port: int, args: argparse.Namespace, sink: Sink) -> dict:
     total = int(args.rate * args.seconds)
     bodies = [alert(f"steady-{i}", f"svc-{i}") for i in range(total)]
+    before = cpu_now()
     sent = send(port, bodies, args.rate)
     ids = [r for r, _, s in sent if s == 202]
     finished = wait_drained(ids, 300)
+    after = cpu_now()
     time.sleep(1)
-    return report(f"steady {args.rate:g}/s x {args.seconds:g}s", sent, sink, finished)
+    figures = report(f"steady {args.rate:g}/s x {args.seconds:g}s", sent, sink, finished)
+    print(cpu_report(before, after, len(ids)))
+    return figures
 
 
 def storm(port: int, args: argparse.Namespace, sink: Sink) -> dict:
@@ -215,12 +268,15 @@ def storm(port: int, args: argparse.Namespace, sink: Sink) -> dict:
 
     groups = [f"storm-{g}" for g in range(8)]
     bodies = [alert(f"storm-{i}", groups[i % 8]) for i in range(2000)]
+    before = cpu_now()
     sent = send(port, bodies, 100.0)
     storm_end = max(at for _, at, _ in sent)
     ids = [r for r, _, s in sent if s == 202]
     finished = wait_drained(ids, 300)
+    after = cpu_now()
     time.sleep(1)
     figures = report("storm 100/s x 20s over 8 incidents", sent, sink, finished)
+    print(cpu_report(before, after, len(ids)))
     # The first notification of each incident, after that incident's first alert.
     first_alert: dict[Any, float] = {}
     at_of = {r: at for r, at, s in sent if s == 202}
@@ -275,7 +331,8 @@ def start(args: argparse.Namespace, port: int, log_dir: Path) -> list[subprocess
     ]  # fmt: skip
     procs.append(subprocess.Popen(gunicorn, cwd=ROOT, stdout=(log_dir / "web.log").open("wb"),
                                   stderr=subprocess.STDOUT))  # fmt: skip
-    for name, queues, pool, concurrency in LAYOUTS[args.layout]:
+    PARTS["web"].append(procs[-1].pid)
+    for name, queues, pool, concurrency in layout(args):
         cmd = [
             sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel=WARNING",
             f"--pool={pool}", f"--concurrency={concurrency}", "-n", f"{name}@%h",
@@ -285,6 +342,7 @@ def start(args: argparse.Namespace, port: int, log_dir: Path) -> list[subprocess
             cmd += ["-Q", queues]
         log = (log_dir / f"worker-{name}.log").open("wb")
         procs.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+        PARTS["workers"].append(procs[-1].pid)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -304,6 +362,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--layout", default="split", choices=sorted(LAYOUTS))
+    parser.add_argument(
+        "--prefork", type=int, default=2, help="processes of each prefork worker (default 2)"
+    )
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/6")
     parser.add_argument(
         "--sink-delay",
@@ -336,12 +397,12 @@ def main() -> None:
     log_dir = Path("/tmp/alertpipes-bench-e2e")
     log_dir.mkdir(exist_ok=True)
     procs = start(args, port, log_dir)
-    layout = "; ".join(
+    described = "; ".join(
         f"{name}: {pool} x{conc}" + (f" on {queues}" if queues else " on every queue")
-        for name, queues, pool, conc in LAYOUTS[args.layout]
+        for name, queues, pool, conc in layout(args)
     )
     print(
-        f"bench/e2e.py: {os.cpu_count()} CPUs; web gunicorn 2x4 threads; workers {layout}; "
+        f"bench/e2e.py: {os.cpu_count()} CPUs; web gunicorn 2x4 threads; workers {described}; "
         f"sink answers after {args.sink_delay:g} s"
     )
     try:
