@@ -269,6 +269,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than any node timeout, so Redis does not redeliver a node that is still running.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+    # kombu's emulated acks keep every delivered message in a Redis hash until its ack: two
+    # Redis transactions per task in the worker's main process, to redeliver a killed
+    # worker's messages after the visibility timeout (an hour). The engine does not need it:
+    # the database says where each run is, and recovery publishes a lost step again within
+    # a sweep and the stall grace (docs/operations.md). CELERY_ACK_EMULATION=1 brings it back.
+    "ack_emulation": env_bool("CELERY_ACK_EMULATION", False),
 }
 # Keep Django's LOGGING (with trace_id/run_id on every line) in worker processes too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
