@@ -43,6 +43,7 @@ PLAIN: dict[str, tuple[type, ...]] = {
     "AutoField": _INT,
     "BigAutoField": _INT,
     "BooleanField": (bool, type(None)),
+    "FloatField": (float, type(None)),
 }
 
 
@@ -123,8 +124,17 @@ def _insert_row(model: Any, row: dict[str, Any], conflict: str) -> int | None:
     return found[0] if found else None
 
 
-def create(model: type[M], values: dict[str, Any], *, conflict: str = "") -> M | None:
-    """``insert``, returning the stored instance (None when ``conflict`` held)."""
+def create(model: type[M], values: dict[str, Any]) -> M:
+    """``insert``, returning the stored instance."""
+    found = create_unless(model, values, conflict="")
+    if found is None:  # no conflict target: the row is inserted, or an error raised
+        raise RuntimeError(f"INSERT into {model.__name__} returned no row")
+    return found
+
+
+def create_unless(model: type[M], values: dict[str, Any], *, conflict: str) -> M | None:
+    """``insert`` with an ON CONFLICT target, returning the stored instance, or None when
+    the row would have broken that unique index (no error, no savepoint needed)."""
     row = _full_row(model, values)
     pk = _insert_row(model, row, conflict)
     if pk is None:
@@ -204,22 +214,23 @@ def get(model: type[M], *, lock: bool = False, also: str = "", **where: Any) -> 
 
 
 @functools.cache
-def _update_sql(model: Any, names: tuple[str, ...]) -> str:
+def _update_sql(model: Any, names: tuple[str, ...], where: tuple[str, ...]) -> str:
     sets = ", ".join(f"{column(model, n)} = %s" for n in names)
-    pk = column(model, model._meta.pk.name)
-    return f"UPDATE {q(model._meta.db_table)} SET {sets} WHERE {pk} = %s"  # noqa: S608
+    conditions = " AND ".join(f"{column(model, n)} = %s" for n in (model._meta.pk.name, *where))
+    return f"UPDATE {q(model._meta.db_table)} SET {sets} WHERE {conditions}"  # noqa: S608
 
 
-def update(model: Any, pk: Any, values: dict[str, Any]) -> int:
-    """UPDATE ``values`` (by attname; auto_now fields stamped too) of the row ``pk``;
-    returns how many rows changed (0 or 1)."""
+def update(model: Any, pk: Any, values: dict[str, Any], **where: Any) -> int:
+    """UPDATE ``values`` (by attname; auto_now fields stamped too) of the row ``pk`` if it
+    also matches every ``where`` equality; returns how many rows changed (0 or 1)."""
     row = dict(values)
     for name in _auto_times(model)[1]:
         row.setdefault(name, timezone.now())
-    names = tuple(row)
+    names, conditions = tuple(row), tuple(where)
     params = [param(model, n, row[n]) for n in names]
+    params += [pk, *(param(model, n, where[n]) for n in conditions)]
     with fast_cursor() as cur:
-        cur.execute(_update_sql(model, names), [*params, pk])
+        cur.execute(_update_sql(model, names, conditions), params)
         return cur.rowcount
 
 

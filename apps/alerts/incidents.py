@@ -80,7 +80,7 @@ def _open_new(alert: Alert, changes: IncidentChanges) -> Incident:
     target = f"({rows.column(Incident, 'source')}, {rows.column(Incident, 'group_key')}) "
     conflict = f"{target}WHERE {_active_condition()}"
     for _attempt in range(MAX_GROUP_RETRIES):
-        incident = rows.create(
+        incident = rows.create_unless(
             Incident,
             {
                 "title": alert.name[:500],

@@ -215,7 +215,7 @@ class AlertOrchestrator:
         firing = item.status is AlertStatus.FIRING
         active = find_active(source, group_key) if firing else None
         now = timezone.now()
-        alert = rows.create(
+        alert = rows.create_unless(
             Alert,
             {
                 "source": source,

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from apps.checkers.checkers import CHECKER_REGISTRY, CheckerConfigError, get_checker
 from apps.checkers.models import CheckRun
+from project import rows
 
 logger = logging.getLogger(__name__)
 
@@ -90,16 +91,20 @@ def run_checks(
     results: list[dict[str, Any]] = []
     for name in to_run:
         result = get_checker(name).check(**validated[name]).to_dict()
-        row = CheckRun.objects.create(
-            checker_name=name,
-            status=result["status"],
-            message=result["message"],
-            metrics=result["metrics"],
-            error=result["error"] or "",
-            hostname=result["hostname"],
-            trace_id=trace_id,
-            run_id=run_id,
-            duration_ms=result["duration_ms"],
+        # Every context node stores its checks: one statement written once (project/rows).
+        row = rows.create(
+            CheckRun,
+            {
+                "checker_name": name,
+                "status": result["status"],
+                "message": result["message"],
+                "metrics": result["metrics"],
+                "error": result["error"] or "",
+                "hostname": result["hostname"],
+                "trace_id": trace_id,
+                "run_id": run_id,
+                "duration_ms": float(result["duration_ms"]),
+            },
         )
         logger.info("check %s: %s - %s", name, result["status"], result["message"], extra=log_ids)
         results.append(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from apps.alerts.models import Alert
 from apps.noise import clock, silences
@@ -302,7 +302,7 @@ def _log(
     now: datetime,
 ) -> NoiseDecision:
     material = [c for c in changes if c.material] or changes
-    row = rows.create(
+    return rows.create(
         NoiseDecision,
         {
             "at": now,
@@ -319,7 +319,6 @@ def _log(
             "details": {**decision.details, "changes": [c.describe() for c in material[:20]]},
         },
     )
-    return cast(NoiseDecision, row)  # no conflict target: inserted, or an error raised
 
 
 # --- what later nodes ask ----------------------------------------------------------------------
@@ -330,7 +329,7 @@ def record_analysis(incident_id: int | None, run_id: str, output: dict[str, Any]
     if incident_id is None:
         return
     kept = {k: output[k] for k in _ANALYSIS_KEYS if k in output}
-    NoiseState.objects.filter(pk=incident_id).update(analysis=kept, analysis_run_id=run_id)
+    rows.update(NoiseState, incident_id, {"analysis": kept, "analysis_run_id": run_id})
 
 
 def reusable_analysis(incident_id: int | None) -> tuple[dict[str, Any], str] | None:

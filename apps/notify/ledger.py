@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from apps.notify.models import Delivery, DeliveryStatus
+from project import rows
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 MAX_SENDS_WHEN_UNKNOWN = 2
 # A send cannot outlast its node's timeout plus the worker's hard kill margin.
 _LEASE_MARGIN_SECONDS = 30.0
+# The ON CONFLICT target: the unique (run, node, channel) of notify_delivery_once.
+_ONCE = "(run_id, node_id, channel)"
 
 
 @dataclass
@@ -60,21 +62,24 @@ def claim(
 ) -> Claim:
     """Claim the right to send to ``channel`` for this run and node."""
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            row = Delivery.objects.create(
-                run_id=run_id,
-                node_id=node_id,
-                channel=channel,
-                driver=driver,
-                status=DeliveryStatus.PENDING,
-                attempts=1,
-                claimed_at=now,
-                owner=owner,
-            )
-        return Claim(row, owned=True, owner=owner)
-    except IntegrityError:
-        pass  # an earlier attempt has a row: take it over only if allowed
+    # One statement, no transaction or savepoint: ON CONFLICT leaves an earlier attempt's row
+    # (the unique run, node and channel) as it is, and we judge that one below.
+    created = rows.create_unless(
+        Delivery,
+        {
+            "run_id": run_id,
+            "node_id": node_id,
+            "channel": channel,
+            "driver": driver,
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 1,
+            "claimed_at": now,
+            "owner": owner,
+        },
+        conflict=_ONCE,
+    )
+    if created is not None:
+        return Claim(created, owned=True, owner=owner)
     row = Delivery.objects.get(run_id=run_id, node_id=node_id, channel=channel)
     reason = _refusal(row, node_timeout)
     if reason:
@@ -118,9 +123,7 @@ def _refusal(row: Delivery, node_timeout: float) -> str:
 def _finish(row: Delivery, owner: str, **changes: Any) -> bool:
     """Apply ``changes`` if ``owner`` still holds the row's claim."""
     changes["updated_at"] = timezone.now()
-    done = Delivery.objects.filter(pk=row.pk, owner=owner, status=DeliveryStatus.PENDING).update(
-        **changes
-    )
+    done = rows.update(Delivery, row.pk, changes, owner=owner, status=DeliveryStatus.PENDING.value)
     if not done:
         logger.warning(
             "delivery %s to %s: the claim moved to another attempt; outcome not recorded",
