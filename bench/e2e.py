@@ -49,6 +49,9 @@ WEBHOOK = "/alerts/webhook/generic/"
 # docs/operations.md: nodes that wait on I/O on a thread pool, the rest on prefork.
 LAYOUTS: dict[str, list[tuple[str, str, str, int]]] = {
     "prefork": [("all", "", "prefork", 2)],
+    # Two processes (one per core here) of 4 threads each on every queue: no hand-over of
+    # each task from a pool's main process to a child over a pipe.
+    "threads": [("t1", "", "threads", 4), ("t2", "", "threads", 4)],
     "split": [
         ("cpu", "nodes.ingest,nodes.transform,nodes.condition,nodes.default,maintenance,celery",
          "prefork", 2),
@@ -183,13 +186,14 @@ def wait_drained(run_ids: list[str], timeout: float) -> float:
 PARTS: dict[str, list[int]] = {"web": [], "workers": []}
 
 
-def cpu_now() -> dict[str, float]:
+def cpu_now() -> dict[str, Any]:
     """CPU seconds used so far by each part: web (gunicorn), workers, PostgreSQL and Redis
-    (all of their processes on this machine), and this bench (the paced clients, waited
-    for, and the sink)."""
+    (all of their processes on this machine, by pid: a backend that ends between two
+    readings drops out of both), and this bench (the paced clients, waited for, and the
+    sink)."""
     import psutil
 
-    totals = dict.fromkeys(("web", "workers", "postgres", "redis", "bench"), 0.0)
+    totals: dict[str, Any] = dict.fromkeys(("web", "workers", "bench"), 0.0)
     for part, pids in PARTS.items():
         for pid in pids:
             try:
@@ -199,23 +203,32 @@ def cpu_now() -> dict[str, float]:
                     totals[part] += times.user + times.system
             except psutil.NoSuchProcess:
                 continue
+    for key in ("postgres", "redis"):
+        totals[key] = {}
     for proc in psutil.process_iter(["name", "cpu_times"]):
         label = proc.info["name"] or ""
         key = "postgres" if label.startswith("postgres") else "redis" if "redis" in label else ""
         if key and proc.info["cpu_times"]:
-            totals[key] += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+            totals[key][proc.pid] = proc.info["cpu_times"].user + proc.info["cpu_times"].system
     own = os.times()
     totals["bench"] = own.user + own.system + own.children_user + own.children_system
     totals["wall"] = time.monotonic()
     return totals
 
 
-def cpu_report(before: dict[str, float], after: dict[str, float], runs: int) -> str:
+def _used(before: Any, after: Any) -> float:
+    if isinstance(after, dict):  # by pid: new processes count whole, ended ones not at all
+        return sum(max(0.0, t - before.get(pid, 0.0)) for pid, t in after.items())
+    return after - before
+
+
+def cpu_report(before: dict[str, Any], after: dict[str, Any], runs: int) -> str:
     """``cpu per run: web x ms, ...; machine busy y%``: where the cores went."""
     runs = max(1, runs)
-    parts = [k for k in before if k != "wall"]
-    per_run = ", ".join(f"{k} {1000 * (after[k] - before[k]) / runs:.1f} ms" for k in parts)
-    used = sum(after[k] - before[k] for k in parts)
+    parts = ["web", "workers", "postgres", "redis", "bench"]
+    used_by = {k: _used(before[k], after[k]) for k in parts}
+    per_run = ", ".join(f"{k} {1000 * used_by[k] / runs:.1f} ms" for k in parts)
+    used = sum(used_by.values())
     busy = 100 * used / max(0.001, (after["wall"] - before["wall"]) * (os.cpu_count() or 1))
     return f"  cpu per accepted alert: {per_run}; the {os.cpu_count()} cores {busy:.0f}% busy"
 
