@@ -12,11 +12,14 @@ built-in default pipeline (ingest → context → intelligence(local) → notify
 - ``growth``: 1,000 alerts into one incident, one at a time: the run time (sum of its node
   times) of the 1st and the 1,000th alert, to show per-run cost stays flat.
 
-Prints accepted, delivered, lost, duplicated, drain rate, webhook→sink p50/p99 and the worker
-layout. The sink answers every request (it does not honour Idempotency-Key: duplicates show).
+Prints accepted, delivered, lost, duplicated, drain rate, webhook→sink p50/p99, the worker
+layout, and the CPU each part used per accepted alert (web, workers, PostgreSQL, Redis, this
+bench) with how busy the cores were. The sink answers every request (it does not honour
+Idempotency-Key: duplicates show).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/e2e.py
-    (options: --scenario steady|storm|growth|all --rate 50 --seconds 60 --layout split|prefork
+    (options: --scenario steady|storm|growth|all --rate 50 --seconds 60
+     --layout split|prefork|threads --prefork 2: processes per prefork worker
      --sink-delay 0: seconds the sink takes to answer, as a real channel or AI provider does)
 """
 
