@@ -213,6 +213,50 @@ def get(model: type[M], *, lock: bool = False, also: str = "", **where: Any) -> 
     return from_row(model, found) if found else None
 
 
+class _Columns(dict):
+    """``{field}`` in a SQL fragment becomes that field's quoted column."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.model = model
+
+    def __missing__(self, name: str) -> str:
+        return column(self.model, name)
+
+
+@functools.cache
+def _values_sql(
+    model: Any, names: tuple[str, ...], where: str, order: str, limited: bool, vendor: str
+) -> str:
+    columns = _Columns(model)
+    sql = (
+        f"SELECT {', '.join(column(model, n) for n in names)} "  # noqa: S608
+        f"FROM {q(model._meta.db_table)} WHERE {where.format_map(columns)}"
+    )
+    if order:
+        sql += f" ORDER BY {order.format_map(columns)}"
+    return sql + (" LIMIT %s" if limited else "")
+
+
+def values(
+    model: Any,
+    names: tuple[str, ...],
+    where: str,
+    params: list[Any],
+    *,
+    order: str = "",
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The ``names`` fields of the rows matching ``where``, as the ORM's ``values()`` gives
+    them. ``where`` and ``order`` are fixed SQL with ``{field}`` for a field's column and
+    ``%s`` for each of ``params``; e.g. ``where="{starts_at} <= %s"``, ``order="{id} DESC"``."""
+    sql = _values_sql(model, names, where, order, limit is not None, connection.vendor)
+    with fast_cursor() as cur:
+        cur.execute(sql, [*params, *([limit] if limit is not None else [])])
+        found = cur.fetchall()
+    return [{n: convert(model, n, v) for n, v in zip(names, row, strict=True)} for row in found]
+
+
 @functools.cache
 def _update_sql(model: Any, names: tuple[str, ...], where: tuple[str, ...]) -> str:
     sets = ", ".join(f"{column(model, n)} = %s" for n in names)

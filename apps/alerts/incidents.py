@@ -63,6 +63,10 @@ _ACTIVE_SQL = "{status} IN ({values})"
 _ACTIVE_VALUES = ", ".join(f"'{s.value}'" for s in Incident.ACTIVE_STATUSES)
 
 
+# The same condition as a rows.values() fragment ({status} is the column).
+_ACTIVE_FILTER = f"{{status}} IN ({_ACTIVE_VALUES})"
+
+
 def _active_condition() -> str:
     return _ACTIVE_SQL.format(status=rows.column(Incident, "status"), values=_ACTIVE_VALUES)
 
@@ -175,19 +179,31 @@ def attach_firing(
 
 
 def attach_new_firing(
-    alert: Alert, active: Incident | None, normalized: NormalizedAlert, changes: IncidentChanges
+    alert: Alert, normalized: NormalizedAlert, changes: IncidentChanges
 ) -> Incident:
-    """Put a just-created firing alert into its group's incident: ``active`` (the group's
-    active incident, locked before the alert was inserted with it), else a new one."""
-    incident = active if active is not None else _open_new(alert, changes)
+    """Put a just-inserted firing alert into its group's incident: the one it was inserted
+    with (``active_id``'s answer) if that is still active once locked, else a new one.
+
+    The incident is locked only now, after the alert: every ingest locks an alert before its
+    incident, so two ingests of one group cannot wait for each other in a circle.
+    """
+    current = _locked(alert.incident_id)
+    incident = current if current is not None and current.is_active else _open_new(alert, changes)
     _join(incident, alert, normalized, False, changes)
     changes.mark_updated(incident)  # it has a new alert (nothing for one it created)
     return incident
 
 
-def find_active(source: str, group_key: str) -> Incident | None:
-    """The group's active incident, locked: a new firing alert is inserted into it."""
-    return _active_for_group(source, group_key)
+def active_id(source: str, group_key: str) -> int | None:
+    """The id of the group's active incident, not locked (see ``attach_new_firing``): a new
+    firing alert is inserted with it."""
+    found = rows.values(
+        Incident,
+        ("id",),
+        f"{{source}} = %s AND {{group_key}} = %s AND {_ACTIVE_FILTER}",
+        [source, group_key],
+    )
+    return found[0]["id"] if found else None
 
 
 def _join(

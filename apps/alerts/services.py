@@ -7,7 +7,6 @@ pipeline nodes (intelligence, notify) read an incident in.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -28,15 +27,14 @@ from apps.alerts.drivers import (
 from apps.alerts.drivers.base import stable_fingerprint
 from apps.alerts.incidents import (
     IncidentChanges,
+    active_id,
     attach_firing,
     attach_new_firing,
     attach_resolved,
-    find_active,
     rank,
 )
 from apps.alerts.models import Alert, AlertHistory, Incident
 from project import rows
-from project.fastcursor import fast_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -209,11 +207,11 @@ class AlertOrchestrator:
         self, source: str, fingerprint: str, item: NormalizedAlert, changes: IncidentChanges
     ) -> TouchedAlert | None:
         """Store an alert seen for the first time; None when a concurrent ingest stored it
-        first. A firing alert's incident is looked up (locked) before the INSERT, so joining
-        an open incident writes the alert once, with its incident."""
+        first. A firing alert is inserted with its group's active incident (looked up, not
+        locked: the alert is locked first), so joining an open incident writes it once."""
         group_key = _fit(item.group_key or f"alert:{fingerprint}")
         firing = item.status is AlertStatus.FIRING
-        active = find_active(source, group_key) if firing else None
+        active = active_id(source, group_key) if firing else None
         now = timezone.now()
         alert = rows.create_unless(
             Alert,
@@ -232,14 +230,14 @@ class AlertOrchestrator:
                 "ended_at": item.ended_at,
                 "last_seen_at": now,
                 "seen_count": 1,
-                "incident_id": active.pk if active is not None else None,
+                "incident_id": active,
             },
             conflict=f"({rows.column(Alert, 'source')}, {rows.column(Alert, 'fingerprint')})",
         )
         if alert is None:
             return None
         # An alert first seen resolved has nothing to deal with: no incident.
-        incident = attach_new_firing(alert, active, item, changes) if firing else None
+        incident = attach_new_firing(alert, item, changes) if firing else None
         return self._touched(alert, incident, item, changes, True, "", "")
 
     def _ingest_existing(
@@ -355,26 +353,17 @@ _SUMMARY_FIELDS = (
 )
 
 
-@functools.cache
-def _recent_alerts_sql() -> str:
-    c = functools.partial(rows.column, Alert)
-    columns = ", ".join(c(n) for n in _SUMMARY_FIELDS)
-    return (
-        f"SELECT {columns} FROM {rows.q(Alert._meta.db_table)} "  # noqa: S608
-        f"WHERE {c('incident')} = %s ORDER BY {c('received_at')} DESC, {c('id')} DESC LIMIT %s"
-    )
-
-
 def _recent_alerts(incident_id: int, limit: int) -> list[dict[str, Any]]:
     """The incident's ``limit`` most recently received alerts, newest first (every run that
     notifies reads them: one statement written once, no model instances)."""
-    with fast_cursor() as cur:
-        cur.execute(_recent_alerts_sql(), [incident_id, limit])
-        found = cur.fetchall()
-    return [
-        {n: rows.convert(Alert, n, v) for n, v in zip(_SUMMARY_FIELDS, row, strict=True)}
-        for row in found
-    ]
+    return rows.values(
+        Alert,
+        _SUMMARY_FIELDS,
+        "{incident} = %s",
+        [incident_id],
+        order="{received_at} DESC, {id} DESC",
+        limit=limit,
+    )
 
 
 def incident_summary(incident_id: int, incident: Incident | None = None) -> dict[str, Any] | None:

@@ -6,7 +6,6 @@ The admin, the API and ``manage.py silence`` all go through these functions, so 
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +17,6 @@ from apps.noise import clock
 from apps.noise import matchers as rules
 from apps.noise.models import Silence
 from project import rows
-from project.fastcursor import fast_cursor
 
 
 class SilenceError(ValueError):
@@ -85,30 +83,21 @@ def listing(*, include_expired: bool = False) -> QuerySet[Silence]:
     return qs if include_expired else qs.filter(ends_at__gt=clock.now())
 
 
-@functools.cache
-def _active_sql() -> str:
-    c = functools.partial(rows.column, Silence)
-    return (
-        f"SELECT {c('id')}, {c('matchers')}, {c('ends_at')} "  # noqa: S608
-        f"FROM {rows.q(Silence._meta.db_table)} "
-        f"WHERE {c('starts_at')} <= %s AND {c('ends_at')} > %s "
-        # The model's order: the newest silence that matches is the one a decision names.
-        f"ORDER BY {c('starts_at')} DESC, {c('id')} DESC"
-    )
-
-
 def active(now: datetime) -> list[ActiveSilence]:
     """Silences in force at ``now`` (rows with unreadable matchers are skipped, not fatal)."""
     found = []
-    # Every ingest asks, so the statement is written once (prepared on PostgreSQL).
-    with fast_cursor() as cur:
-        cur.execute(_active_sql(), [rows.param(Silence, "starts_at", now)] * 2)
-        found_rows = cur.fetchall()
-    for pk, raw, ends_at in found_rows:
+    # Every ingest asks, so the statement is written once (prepared on PostgreSQL). The
+    # model's order: the newest silence that matches is the one a decision names.
+    in_force = rows.values(
+        Silence,
+        ("id", "matchers", "ends_at"),
+        "{starts_at} <= %s AND {ends_at} > %s",
+        [rows.param(Silence, "starts_at", now)] * 2,
+        order="{starts_at} DESC, {id} DESC",
+    )
+    for row in in_force:
         try:
-            matchers = rows.convert(Silence, "matchers", raw)
-            ends_at = rows.convert(Silence, "ends_at", ends_at)
-            found.append(ActiveSilence(pk, rules.from_json(matchers), ends_at))
+            found.append(ActiveSilence(row["id"], rules.from_json(row["matchers"]), row["ends_at"]))
         except rules.MatcherError:
             continue
     return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -15,7 +14,6 @@ from apps.notify.errors import NotifyConfigError, NotifyError
 from apps.notify.message import DeliveryResult, NotificationMessage
 from apps.notify.models import NotificationChannel
 from project import rows
-from project.fastcursor import fast_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -71,26 +69,17 @@ def select_targets(config: dict[str, Any]) -> tuple[list[Target], list[str]]:
     return targets, problems
 
 
-@functools.cache
-def _active_sql() -> str:
-    c = functools.partial(rows.column, NotificationChannel)
-    return (
-        f"SELECT {c('name')}, {c('driver')}, {c('config')} "  # noqa: S608
-        f"FROM {rows.q(NotificationChannel._meta.db_table)} WHERE {c('is_active')} = %s "
-        f"ORDER BY {c('name')}"
-    )
-
-
 def active_channels() -> list[Target]:
     """Every active channel, by name: what a notify node without ``channels`` sends to (one
     statement, written once: every notify node asks)."""
-    with fast_cursor() as cur:
-        cur.execute(_active_sql(), [True])
-        found = cur.fetchall()
-    return [
-        Target(name, driver, rows.convert(NotificationChannel, "config", config))
-        for name, driver, config in found
-    ]
+    found = rows.values(
+        NotificationChannel,
+        ("name", "driver", "config"),
+        "{is_active} = %s",
+        [True],
+        order="{name}",
+    )
+    return [Target(c["name"], c["driver"], c["config"]) for c in found]
 
 
 def deliver(

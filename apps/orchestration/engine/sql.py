@@ -30,6 +30,7 @@ from apps.orchestration.models import (
     StageExecution,
     StageStatus,
 )
+from project import rows
 from project.fastcursor import fast_cursor
 
 RUN_STATE_FIELDS = (
@@ -78,14 +79,9 @@ class Clock:
 cursor = fast_cursor
 
 
-@functools.cache
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-@functools.cache
-def _column(model: Any, field: str) -> str:
-    return _q(model._meta.get_field(field).column)
+# Quoted names (once per name): the engine's modules import them from here.
+_q = rows.q
+_column = rows.column
 
 
 def _prep(model: Any, field: str, value: Any) -> Any:
