@@ -57,18 +57,15 @@ def _locked(incident_id: int | None) -> Incident | None:
     return rows.get(Incident, lock=True, id=incident_id)
 
 
-# The statuses are our constants, written into the SQL so that PostgreSQL matches the
-# condition to the partial unique index (alerts_one_active_incident_per_group).
-_ACTIVE_SQL = "{status} IN ({values})"
+# "Active", as a SQL fragment with {status} for the column. The statuses are our constants,
+# written into the SQL so that PostgreSQL matches the condition to the partial unique index
+# (alerts_one_active_incident_per_group).
 _ACTIVE_VALUES = ", ".join(f"'{s.value}'" for s in Incident.ACTIVE_STATUSES)
-
-
-# The same condition as a rows.values() fragment ({status} is the column).
-_ACTIVE_FILTER = f"{{status}} IN ({_ACTIVE_VALUES})"
+_ACTIVE_FILTER = "{status} IN (" + _ACTIVE_VALUES + ")"
 
 
 def _active_condition() -> str:
-    return _ACTIVE_SQL.format(status=rows.column(Incident, "status"), values=_ACTIVE_VALUES)
+    return _ACTIVE_FILTER.format(status=rows.column(Incident, "status"))
 
 
 def _active_for_group(source: str, group_key: str) -> Incident | None:
