@@ -159,16 +159,6 @@ def _full_row(model: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def _converters(model: Any) -> list[tuple[Any, list[Any]]]:
-    fields = []
-    for f in model._meta.concrete_fields:
-        col = f.get_col(model._meta.db_table)
-        convert = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-        fields.append((col, convert))
-    return fields
-
-
-@functools.cache
 def _field_converters(model: Any, name: str) -> tuple[Any, list[Any]]:
     col = model._meta.get_field(name).get_col(model._meta.db_table)
     return col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)
@@ -185,11 +175,8 @@ def convert(model: Any, name: str, value: Any) -> Any:
 
 def from_row(model: type[M], values: tuple[Any, ...]) -> M:
     """A model instance from a row of all its concrete columns, in field order."""
-    converted = []
-    for (col, convert), value in zip(_converters(model), values, strict=True):
-        for c in convert:
-            value = c(value, col, connection)
-        converted.append(value)
+    fields = model._meta.concrete_fields
+    converted = [convert(model, f.name, v) for f, v in zip(fields, values, strict=True)]
     return model.from_db(connection.alias, None, converted)
 
 

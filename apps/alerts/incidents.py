@@ -115,34 +115,27 @@ def _open_or_reopen(alert: Alert, previous: Incident | None, changes: IncidentCh
         active = _active_for_group(alert.source, alert.group_key)
         if active is not None:
             return active
+        reopenable = (
+            previous is not None
+            and previous.status == Incident.Status.RESOLVED
+            and previous.group_key == alert.group_key
+        )
+        if not reopenable:
+            return _open_new(alert, changes)
         try:
             with transaction.atomic():
-                if (
-                    previous is not None
-                    and previous.status == Incident.Status.RESOLVED
-                    and previous.group_key == alert.group_key
-                ):
-                    previous.status = Incident.Status.OPEN
-                    previous.severity = alert.severity
-                    previous.resolved_at = None
-                    previous.acknowledged_at = None
-                    previous.save()
-                    changes.mark_updated(previous)
-                    changes.reopened.append(previous.pk)
-                    return previous
-                incident = Incident.objects.create(
-                    title=alert.name[:500],
-                    description=alert.description,
-                    severity=alert.severity,
-                    source=alert.source,
-                    group_key=alert.group_key,
-                )
-                changes.mark_created(incident)
-                return incident
+                previous.status = Incident.Status.OPEN
+                previous.severity = alert.severity
+                previous.resolved_at = None
+                previous.acknowledged_at = None
+                previous.save()
         except IntegrityError:
-            if previous is not None:
-                previous.refresh_from_db()
+            # Another ingest opened the group's incident first: join it on the next turn.
+            previous.refresh_from_db()
             continue
+        changes.mark_updated(previous)
+        changes.reopened.append(previous.pk)
+        return previous
     raise IntegrityError(
         f"could not open an incident for {alert.source} group {alert.group_key!r} "
         f"after {MAX_GROUP_RETRIES} attempts"

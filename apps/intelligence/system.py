@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -73,15 +72,9 @@ def _cpu_base(now: float, min_age: float) -> tuple[float, dict[tuple[int, float]
 
 
 def _remember(at: float, cpu: dict[tuple[int, float], float]) -> None:
+    # Readings are of the whole host, so a forked pool child may use its parent's as well.
     with _READINGS_LOCK:
-        if os.getpid() != _READINGS_PID[0]:  # readings do not survive fork
-            _READINGS.clear()
-            _LISTS.clear()
-            _READINGS_PID[0] = os.getpid()
         _READINGS.append((at, cpu))
-
-
-_READINGS_PID = [os.getpid()]
 
 
 def _snapshot() -> tuple[list[Any], dict[tuple[int, float], float], float]:

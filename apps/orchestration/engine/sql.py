@@ -85,15 +85,12 @@ _column = rows.column
 
 
 def _prep(model: Any, field: str, value: Any) -> Any:
-    return model._meta.get_field(field).get_db_prep_save(value, connection)
+    return rows.param(model, field, value)
 
 
 def _from_db(f: Any, value: Any) -> Any:
     """A column value as the ORM would return it (JSON decoded, SQLite datetimes parsed)."""
-    column = f.get_col(f.model._meta.db_table)
-    for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-        value = convert(value, column, connection)
-    return value
+    return rows.convert(f.model, f.name, value)
 
 
 def _run_state_fields() -> list[Any]:
@@ -257,9 +254,9 @@ def finished_results(run_pk: int) -> dict[str, dict[str, Any]]:
     """The stored result of every finished node of the run, by node id."""
     with cursor() as cur:
         cur.execute(_outputs_sql(connection.vendor), [run_pk, *RESULT_STAGE_STATUSES])
-        rows = cur.fetchall()
+        found = cur.fetchall()
     field = StageExecution._meta.get_field("output_snapshot")
-    return {node_id: _from_db(field, snapshot) for node_id, snapshot in rows}
+    return {node_id: _from_db(field, snapshot) for node_id, snapshot in found}
 
 
 def _update(model: Any, changes: dict[str, Any], where: str, where_params: Iterable[Any]) -> int:
