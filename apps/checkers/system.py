@@ -7,6 +7,7 @@ the raw figures, in the shape the seed's ``context`` node produced.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,14 +22,30 @@ SYSTEM_METRICS = ("cpu", "memory", "disk", "processes")
 DEFAULT_INCLUDE = ["cpu", "memory", "disk"]
 
 
+# Counting physical cores globs /sys and reads a file per CPU; on a thread-pool worker every
+# small read is a wait for the GIL. The counts change only when CPUs are hot-plugged.
+CPU_COUNT_TTL = 60.0
+_cpu_counts: tuple[float, int | None, int | None] | None = None
+
+
+def cpu_counts() -> tuple[int | None, int | None]:
+    """(physical cores, logical CPUs) as psutil counts them, re-counted every minute."""
+    global _cpu_counts
+    now = time.monotonic()
+    if _cpu_counts is None or now - _cpu_counts[0] >= CPU_COUNT_TTL:
+        _cpu_counts = (now, psutil.cpu_count(logical=False), psutil.cpu_count(logical=True))
+    return _cpu_counts[1], _cpu_counts[2]
+
+
 def _cpu(_: dict[str, Any]) -> dict[str, Any]:
     # Over the last second or so, from the sampler's readings: the node does not sleep.
     per_cpu = sampler.per_cpu(window=1.0)
+    physical, logical = cpu_counts()
     return {
         "percent": round(sum(per_cpu) / len(per_cpu), 1),
         "per_cpu": per_cpu,
-        "count": psutil.cpu_count(logical=False),
-        "count_logical": psutil.cpu_count(logical=True),
+        "count": physical,
+        "count_logical": logical,
     }
 
 

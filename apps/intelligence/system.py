@@ -96,6 +96,10 @@ def _snapshot() -> tuple[list[Any], dict[tuple[int, float], float], float]:
 # busy host); a storm analyses many alerts a second. A list this young is answered again.
 LIST_TTL = 5.0
 _LISTS: dict[tuple[str, int], tuple[float, list[dict[str, Any]]]] = {}
+# One thread of a process lists at a time. On a thread-pool worker every analysis found the
+# list expired at the same moment and all of them listed the processes at once: hundreds of
+# small /proc reads each, every one a wait for the GIL behind the others.
+_LISTING = threading.Lock()
 
 
 def top_processes(sort_by: str, limit: int, sample_seconds: float = 0.2) -> list[dict[str, Any]]:
@@ -104,17 +108,38 @@ def top_processes(sort_by: str, limit: int, sample_seconds: float = 0.2) -> list
     ``cpu_percent`` (of one CPU, as psutil's) is measured over at least ``sample_seconds``,
     against a reading an earlier call kept when there is one (at most 30 s old); only
     without one does this call wait ``sample_seconds`` for a second reading. A list made
-    less than ``LIST_TTL`` seconds ago in this process is returned again (copied).
+    less than ``LIST_TTL`` seconds ago in this process is returned again (copied). While one
+    thread makes a new list, the others get the previous one (at most ``2 * LIST_TTL`` old)
+    or, when there is none, wait for the new one.
     """
     key = (sort_by, limit)
+    cached = _fresh(key, LIST_TTL)
+    if cached is not None:
+        return cached
+    if not _LISTING.acquire(blocking=False):
+        stale = _fresh(key, 2 * LIST_TTL)
+        if stale is not None:
+            return stale
+        _LISTING.acquire()
+    try:
+        cached = _fresh(key, LIST_TTL)  # another thread may have listed meanwhile
+        if cached is not None:
+            return cached
+        rows = _measure(sort_by, limit, sample_seconds)
+        with _READINGS_LOCK:
+            _LISTS[key] = (time.monotonic(), rows)
+        return [dict(row) for row in rows]
+    finally:
+        _LISTING.release()
+
+
+def _fresh(key: tuple[str, int], ttl: float) -> list[dict[str, Any]] | None:
+    """A copy of the list kept for ``key`` if it is younger than ``ttl`` seconds."""
     with _READINGS_LOCK:
         cached = _LISTS.get(key)
-    if cached is not None and time.monotonic() - cached[0] < LIST_TTL:
-        return [dict(row) for row in cached[1]]
-    rows = _measure(sort_by, limit, sample_seconds)
-    with _READINGS_LOCK:
-        _LISTS[key] = (time.monotonic(), rows)
-    return [dict(row) for row in rows]
+    if cached is None or time.monotonic() - cached[0] >= ttl:
+        return None
+    return [dict(row) for row in cached[1]]
 
 
 def _measure(sort_by: str, limit: int, sample_seconds: float) -> list[dict[str, Any]]:

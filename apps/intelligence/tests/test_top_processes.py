@@ -93,3 +93,69 @@ def test_a_list_younger_than_its_ttl_is_answered_again_without_measuring(monkeyp
 
     assert again[0]["pid"] == first[0]["pid"]
     assert system.top_processes("memory_percent", 3)[0]["name"] == first[0]["name"]
+
+
+def _held_listing(monkeypatch):
+    """Make ``_snapshot`` block until released; returns (entered, release, calls)."""
+    import threading
+
+    entered, release, calls = threading.Event(), threading.Event(), []
+    real = system._snapshot
+
+    def slow_snapshot():
+        calls.append(threading.get_ident())
+        entered.set()
+        assert release.wait(10), "the test never released the listing"
+        return real()
+
+    monkeypatch.setattr(system, "_snapshot", slow_snapshot)
+    return entered, release, calls
+
+
+def test_while_one_thread_lists_another_gets_the_previous_list_at_once(monkeypatch) -> None:
+    import threading
+
+    monkeypatch.setattr(system, "LIST_TTL", 1.0)
+    previous = [{"pid": 1, "name": "previous", "username": None, "memory_percent": 1.0}]
+    # Expired (older than the TTL) but within twice the TTL.
+    system._LISTS[("memory_percent", 3)] = (time.monotonic() - 1.5, previous)
+    entered, release, calls = _held_listing(monkeypatch)
+    results: dict[str, list] = {}
+    lister = threading.Thread(
+        target=lambda: results.setdefault("lister", system.top_processes("memory_percent", 3))
+    )
+    lister.start()
+    try:
+        assert entered.wait(10)
+        # The first thread is inside the listing: this one must not list, nor wait for it.
+        assert system.top_processes("memory_percent", 3) == previous
+        assert len(calls) == 1
+    finally:
+        release.set()
+        lister.join(10)
+    assert results["lister"] and results["lister"] != previous
+    assert len(calls) == 1
+
+
+def test_without_a_previous_list_concurrent_callers_wait_for_one_listing(monkeypatch) -> None:
+    import threading
+
+    monkeypatch.setattr(system, "LIST_TTL", 60.0)
+    entered, release, calls = _held_listing(monkeypatch)
+    results: list[list] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(system.top_processes("memory_percent", 3)))
+        for _ in range(4)
+    ]
+    threads[0].start()
+    assert entered.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    time.sleep(0.2)  # the others reach the lock and wait behind the first
+    assert len(results) == 0
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(results) == 4
+    assert len(calls) == 1, f"the processes were listed {len(calls)} times"
+    assert all(rows == results[0] for rows in results)
