@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +48,48 @@ class HttpResponse:
 
     def summary(self) -> dict[str, Any]:
         return {"status_code": self.status_code, "body": self.text[:BODY_EXCERPT]}
+
+
+# One session per thread, kept between messages. Building a session and its connection pools
+# for every message cost more CPU than the request itself on a fast receiver, and a kept
+# connection spares a receiver that keeps connections alive (Slack, PagerDuty, most HTTP/1.1
+# servers) the TCP and TLS handshakes of every message after the first. Every connection was
+# checked by the guard when it was opened, and is reused only while the thread keeps sending:
+# one idle longer than KEEP_IDLE_SECONDS is closed first (servers close idle connections after
+# 2 s (gunicorn) to 75 s (nginx), and a request that meets a connection the server is closing
+# has an unknown outcome). Sessions are not shared between threads (requests does not promise
+# that is safe) nor kept across a fork or a change of the allow-list (a connection opened
+# under a wider list must not outlive it).
+KEEP_IDLE_SECONDS = 1.5
+_kept = threading.local()
+
+
+def _session() -> requests.Session:
+    key = (
+        os.getpid(),
+        tuple(getattr(settings, "OUTBOUND_ALLOWED_HOSTS", None) or ()),
+        tuple(getattr(settings, "NOTIFY_ALLOWED_HOSTS", None) or ()),
+    )
+    now = time.monotonic()
+    held = getattr(_kept, "held", None)
+    if held is not None and held[0] == key:
+        session = held[1]
+        if now - held[2] > KEEP_IDLE_SECONDS:
+            session.close()  # its connections; the session opens new ones through the guard
+    else:
+        if held is not None and held[0][0] == key[0]:
+            held[1].close()  # this process's, kept under another allow-list
+        session = guarded_session()
+    _kept.held = (key, session, now)
+    return session
+
+
+def drop_kept_session() -> None:
+    """Close this thread's kept session and its connections (the next message opens anew)."""
+    held = getattr(_kept, "held", None)
+    _kept.held = None
+    if held is not None and held[0][0] == os.getpid():
+        held[1].close()
 
 
 def validate_url(url: str) -> list[str]:
@@ -110,7 +155,7 @@ def send_json(
     all_headers.update(headers or {})
     # Every connection of this session passes the guard; a refusal is a RequestException
     # that no retry can fix (classified below with the other permanent failures).
-    session = guarded_session()
+    session = _session()
     try:
         response = session.request(
             method, url, data=data, headers=all_headers, timeout=timeout, allow_redirects=False
@@ -134,8 +179,6 @@ def send_json(
     except requests.RequestException as exc:
         reason = _without_secrets(str(exc), url)
         raise NotifyError(f"{host}: request failed: {reason}", retryable=False) from exc
-    finally:
-        session.close()
 
     status = response.status_code
     text = response.text[:BODY_EXCERPT]
