@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlparse
 
 
@@ -86,6 +87,14 @@ def env_mapping(name: str) -> dict[str, str]:
     return result
 
 
+def _threshold(url: str, value: str) -> int:
+    if not value.isdigit():
+        raise ImproperlyConfiguredEnv(
+            f"DATABASE_URL prepare_threshold must be a whole number or off, got {value!r}"
+        )
+    return int(value)
+
+
 def parse_database_url(url: str, base_dir: Path) -> dict:
     """Turn ``sqlite:///path`` or ``postgres://user:pass@host:port/db`` into Django's dict."""
     parsed = urlparse(url)
@@ -101,7 +110,15 @@ def parse_database_url(url: str, base_dir: Path) -> dict:
     if scheme in {"postgres", "postgresql", "pgsql"}:
         if not parsed.path.strip("/"):
             raise ImproperlyConfiguredEnv(f"DATABASE_URL {url!r} names no database")
-        options = dict(parse_qsl(parsed.query))
+        options: dict[str, Any] = dict(parse_qsl(parsed.query))
+        # Prepared statements for the hot path's own statements (project/fastcursor.py; the
+        # ORM's client-side cursors never prepare). Django turns them off for poolers that
+        # cannot keep them: pgbouncer before 1.21, or without max_prepared_statements; say
+        # prepare_threshold=off for those.
+        threshold = str(options.pop("prepare_threshold", "5")).strip().lower()
+        options["prepare_threshold"] = (
+            None if threshold in ("off", "none") else _threshold(url, threshold)
+        )
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),

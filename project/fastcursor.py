@@ -1,13 +1,16 @@
 """A cursor for the few statements every request or node runs.
 
 On PostgreSQL: a server-side-binding psycopg cursor on Django's own connection. Parameters
-travel apart from the SQL (nothing is escaped into it in Python), and psycopg prepares a
-statement it has run a few times, so PostgreSQL stops parsing and planning the same statement
-for every webhook and every node. Errors come out as Django's, as with
-``connection.cursor()``. Elsewhere it is Django's cursor.
+travel apart from the SQL (nothing is escaped into it in Python), and every statement is
+prepared on its first run: PostgreSQL parses it once per connection and, after five runs,
+keeps a generic plan when that costs no more, instead of parsing and planning it for every
+webhook and node (half of PostgreSQL's CPU per alert went there). Errors come out as
+Django's, as with ``connection.cursor()``. Elsewhere it is Django's cursor.
 
-Behind a pooler in transaction mode (pgbouncer), prepared statements need pgbouncer 1.21+
-with ``max_prepared_statements`` set.
+Preparing needs the connection's ``prepare_threshold`` set (project/env.py sets it; Django
+leaves it off, and so do the ORM's own client-side cursors whatever it is). Behind a pooler
+in transaction mode, prepared statements need pgbouncer 1.21+ with ``max_prepared_statements``
+set; otherwise add ``prepare_threshold=off`` to ``DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -29,12 +32,25 @@ def fast_cursor() -> Iterator[Any]:
         return
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        raw = psycopg.Cursor(connection.connection)
+        raw = _PreparingCursor(connection.connection)
         try:
             # Under DEBUG or CaptureQueriesContext, statements show up as Django's do.
             yield _Logged(raw) if connection.queries_logged else raw
         finally:
             raw.close()
+
+
+class _PreparingCursor(psycopg.Cursor):
+    """Prepares every statement it runs: Django turns psycopg's automatic preparation off
+    (``prepare_threshold`` None), so it is asked for here, for these statements only. Each is
+    parsed once per connection (psycopg keeps the last 100 per connection)."""
+
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any
+    ) -> Any:
+        return super().execute(
+            query, params, prepare=True if prepare is None else prepare, **kwargs
+        )
 
 
 class _Logged:
