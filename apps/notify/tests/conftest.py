@@ -38,13 +38,21 @@ class Reply:
 class RecordingServer:
     """Records every request; answers with queued replies, then with ``default``."""
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: str = "HTTP/1.0", idle_close: float | None = None) -> None:
         self.requests: list[Received] = []
         self.replies: list[Reply] = []
+        self.connections: list[tuple[str, int]] = []  # the client's address, per connection
         self.default = Reply()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = protocol  # HTTP/1.1 keeps connections open between requests
+            timeout = idle_close  # and closes one idle this long
+
+            def setup(self) -> None:
+                super().setup()
+                server.connections.append(self.client_address)
+
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -82,14 +90,20 @@ class RecordingServer:
     def reply(self, *replies: Reply) -> None:
         self.replies.extend(replies)
 
+    def start(self) -> RecordingServer:
+        self.thread.start()
+        return self
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
 
 @pytest.fixture
 def http_server() -> Iterator[RecordingServer]:
-    server = RecordingServer()
-    server.thread.start()
+    server = RecordingServer().start()
     yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    server.close()
 
 
 class SinkHandler:

@@ -6,75 +6,37 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from apps.notify import http
 from apps.notify.errors import NotifyError
 from apps.notify.http import send_json
+from apps.notify.tests.conftest import RecordingServer
 
 
-class KeepAliveServer:
-    """An HTTP/1.1 server on 127.0.0.1 that keeps connections open and counts them."""
-
-    def __init__(self, idle_close: float | None = None) -> None:
-        self.connections: list[tuple[str, int]] = []
-        self.requests = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            timeout = idle_close  # the server closes a connection idle this long
-
-            def setup(self) -> None:
-                super().setup()
-                server.connections.append(self.client_address)
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                server.requests += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.block_on_close = False
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def keepalive_server(idle_close: float | None = None) -> RecordingServer:
+    """A real HTTP/1.1 server on 127.0.0.1 that keeps connections open and records them."""
+    return RecordingServer(protocol="HTTP/1.1", idle_close=idle_close).start()
 
 
 @pytest.fixture
-def keepalive() -> Iterator[KeepAliveServer]:
-    server = KeepAliveServer()
+def keepalive() -> Iterator[RecordingServer]:
+    server = keepalive_server()
     yield server
     http.drop_kept_session()
     server.close()
 
 
-def test_one_thread_sends_its_messages_over_one_connection(keepalive: KeepAliveServer) -> None:
+def test_one_thread_sends_its_messages_over_one_connection(keepalive: RecordingServer) -> None:
     for n in range(5):
         assert send_json(keepalive.url, {"n": n}).status_code == 200
 
-    assert keepalive.requests == 5
+    assert len(keepalive.requests) == 5
     assert len(keepalive.connections) == 1
 
 
-def test_threads_do_not_share_a_connection(keepalive: KeepAliveServer) -> None:
+def test_threads_do_not_share_a_connection(keepalive: RecordingServer) -> None:
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -95,12 +57,12 @@ def test_threads_do_not_share_a_connection(keepalive: KeepAliveServer) -> None:
         thread.join(10)
 
     assert not errors
-    assert keepalive.requests == 4
+    assert len(keepalive.requests) == 4
     assert len(keepalive.connections) == 2  # one per thread, each used twice
 
 
 def test_a_kept_connection_does_not_outlive_the_allow_list_it_was_opened_under(
-    keepalive: KeepAliveServer, settings
+    keepalive: RecordingServer, settings
 ) -> None:
     send_json(keepalive.url, {})  # 127.0.0.1 is allowed in tests: the connection is kept
     settings.NOTIFY_ALLOWED_HOSTS = []
@@ -110,11 +72,11 @@ def test_a_kept_connection_does_not_outlive_the_allow_list_it_was_opened_under(
         send_json(keepalive.url, {})
 
     assert exc.value.retryable is False
-    assert keepalive.requests == 1  # refused by the guard, not sent on the kept connection
+    assert len(keepalive.requests) == 1  # refused by the guard, not sent on the kept connection
 
 
 def test_a_connection_idle_past_the_limit_is_not_reused(
-    keepalive: KeepAliveServer, monkeypatch
+    keepalive: RecordingServer, monkeypatch
 ) -> None:
     monkeypatch.setattr(http, "KEEP_IDLE_SECONDS", 0.05)
     send_json(keepalive.url, {})
@@ -122,18 +84,18 @@ def test_a_connection_idle_past_the_limit_is_not_reused(
 
     send_json(keepalive.url, {})
 
-    assert keepalive.requests == 2
+    assert len(keepalive.requests) == 2
     assert len(keepalive.connections) == 2
 
 
 def test_a_connection_the_receiver_closed_is_replaced_without_an_error() -> None:
-    server = KeepAliveServer(idle_close=0.1)
+    server = keepalive_server(idle_close=0.1)
     try:
         send_json(server.url, {})
         time.sleep(0.5)  # the server has closed it; the kept session still holds it
 
         assert send_json(server.url, {}).status_code == 200
-        assert server.requests == 2
+        assert len(server.requests) == 2
         assert len(server.connections) == 2
     finally:
         http.drop_kept_session()
@@ -141,7 +103,7 @@ def test_a_connection_the_receiver_closed_is_replaced_without_an_error() -> None
 
 
 def test_a_forked_process_does_not_use_its_parents_connections(
-    keepalive: KeepAliveServer, monkeypatch
+    keepalive: RecordingServer, monkeypatch
 ) -> None:
     send_json(keepalive.url, {})
     # What a pool child forked after the parent sent sees: the same thread-local, another pid.
