@@ -87,7 +87,7 @@ def env_mapping(name: str) -> dict[str, str]:
     return result
 
 
-def _threshold(url: str, value: str) -> int:
+def _threshold(value: str) -> int:
     if not value.isdigit():
         raise ImproperlyConfiguredEnv(
             f"DATABASE_URL prepare_threshold must be a whole number or off, got {value!r}"
@@ -117,7 +117,7 @@ def parse_database_url(url: str, base_dir: Path) -> dict:
         # prepare_threshold=off for those.
         threshold = str(options.pop("prepare_threshold", "5")).strip().lower()
         options["prepare_threshold"] = (
-            None if threshold in ("off", "none") else _threshold(url, threshold)
+            None if threshold in ("off", "none") else _threshold(threshold)
         )
         return {
             "ENGINE": "django.db.backends.postgresql",

@@ -41,9 +41,9 @@ def fast_cursor() -> Iterator[Any]:
 
 
 class _PreparingCursor(psycopg.Cursor):
-    """Prepares every statement it runs: Django turns psycopg's automatic preparation off
-    (``prepare_threshold`` None), so it is asked for here, for these statements only. Each is
-    parsed once per connection (psycopg keeps the last 100 per connection)."""
+    """Prepares each statement on its first run rather than its fifth: every one of them is
+    run again and again. psycopg keeps the last 100 per connection, and prepares nothing when
+    the connection's ``prepare_threshold`` is None (``prepare_threshold=off``)."""
 
     def execute(
         self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any
