@@ -12,28 +12,28 @@ BASE = Path("/srv/app")
 
 
 def test_postgres_urls_prepare_the_hot_path_statements_by_default() -> None:
-    db = parse_database_url("postgres://u:p%40ss@db.example:6432/alerts", BASE)
+    db = parse_database_url("postgres://u:p%40ss@db.invalid:6432/alerts", BASE)
 
     assert db["OPTIONS"]["prepare_threshold"] == 5
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
         "alerts",
         "u",
         "p@ss",
-        "db.example",
+        "db.invalid",
         "6432",
     )
 
 
 @pytest.mark.parametrize("value", ["off", "OFF", "none"])
 def test_prepared_statements_can_be_turned_off_for_old_poolers(value: str) -> None:
-    db = parse_database_url(f"postgres://u@db/alerts?prepare_threshold={value}", BASE)
+    db = parse_database_url(f"postgres://u@db.invalid/alerts?prepare_threshold={value}", BASE)
 
     assert db["OPTIONS"]["prepare_threshold"] is None
 
 
 def test_a_prepare_threshold_is_passed_on_with_the_other_driver_options() -> None:
     db = parse_database_url(
-        "postgres://u@db/alerts?prepare_threshold=2&sslmode=require&conn_max_age=0", BASE
+        "postgres://u@db.invalid/alerts?prepare_threshold=2&sslmode=require&conn_max_age=0", BASE
     )
 
     assert db["OPTIONS"] == {"connect_timeout": 5, "prepare_threshold": 2, "sslmode": "require"}
@@ -42,7 +42,7 @@ def test_a_prepare_threshold_is_passed_on_with_the_other_driver_options() -> Non
 
 def test_a_prepare_threshold_that_is_not_a_number_is_a_clear_error() -> None:
     with pytest.raises(ImproperlyConfiguredEnv, match="prepare_threshold must be a whole number"):
-        parse_database_url("postgres://u@db/alerts?prepare_threshold=soon", BASE)
+        parse_database_url("postgres://u@db.invalid/alerts?prepare_threshold=soon", BASE)
 
 
 def test_sqlite_urls_have_no_driver_options() -> None:
