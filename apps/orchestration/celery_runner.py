@@ -15,6 +15,7 @@ from django.db import transaction
 from kombu.exceptions import ChannelError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from apps.orchestration import fastpublish
 from apps.orchestration.engine.policy import hard_limit_margin
 from apps.orchestration.engine.runner import Runner, Step
 
@@ -26,6 +27,8 @@ PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 
 
 # What publishing to an unreachable broker raises (kombu wraps most of it after its retries).
 BROKER_ERRORS = (KombuOperationalError, redis.ConnectionError, redis.TimeoutError)
+
+RUN_NODE_TASK = "orchestration.run_node"
 
 
 @dataclass
@@ -88,37 +91,67 @@ def queue_length(queue: str) -> int | None:
 
 
 def publish_many(steps: list[Step]) -> None:
-    """Send several node executions at once: one Redis pipeline (kombu's publish batch)
-    instead of a round trip each. All or nothing as far as the caller can tell: on an error
-    none of them counts as published (recovery publishes what was not)."""
+    """Send several node executions at once: one Redis pipeline instead of a round trip
+    each. All or nothing as far as the caller can tell: on an error none of them counts as
+    published (recovery publishes what was not)."""
     from workers.app import app
 
+    messages = [_message(step) for step in steps]
+    direct = fastpublish.publisher(app, messages[0].queue) if messages else None
+    if direct is not None and all(direct.direct(m.queue) for m in messages[1:]):
+        direct.publish(messages, _RETRY)
+        return
     with app.producer_or_acquire() as producer, producer.batch(max_size=max(1, len(steps))):
-        for step in steps:
-            publish(step, producer=producer)
+        for message in messages:
+            _apply_async(message, producer)
 
 
-def publish(step: Step, producer: object | None = None) -> str:
+def publish(step: Step) -> str:
     """Send one node execution to its queue; returns the Celery task id."""
-    from apps.orchestration.tasks import run_node
+    from workers.app import app
 
-    args = [step.run_id, step.node["id"], step.attempt]
-    result = run_node.apply_async(
-        args=args,
-        # Given, so Celery does not build them with its (slow) saferepr for every message.
-        argsrepr=repr(args),
-        kwargsrepr="{}",
+    message = _message(step)
+    direct = fastpublish.publisher(app, message.queue)
+    task_id = direct.publish([message], _RETRY)[0] if direct else _apply_async(message)
+    logger.debug("published %s attempt %s as task %s", step.node["id"], step.attempt, task_id)
+    return task_id
+
+
+_RETRY = fastpublish.RetryPolicy(**PUBLISH_RETRY_POLICY)
+
+
+def _message(step: Step) -> fastpublish.Message:
+    return fastpublish.Message(
+        task=RUN_NODE_TASK,
         queue=queue_for(step),
-        countdown=step.countdown or None,
-        # After this a worker discards the message; recovery publishes the step anew.
-        expires=step.expires,
+        args=[step.run_id, step.node["id"], step.attempt],
         soft_time_limit=step.timeout,
         # The hard limit kills a node that ignores the soft one; its lease then lapses and
         # the recovery task records the timeout.
         time_limit=step.timeout + hard_limit_margin(),
+        countdown=step.countdown,
+        # After this a worker discards the message; recovery publishes the step anew.
+        expires=step.expires,
+    )
+
+
+def _apply_async(message: fastpublish.Message, producer: object | None = None) -> str:
+    """The same message through Celery's own publishing (brokers and settings the direct
+    path does not cover)."""
+    from apps.orchestration.tasks import run_node
+
+    result = run_node.apply_async(
+        args=message.args,
+        # Given, so Celery does not build them with its (slow) saferepr for every message.
+        argsrepr=repr(message.args),
+        kwargsrepr="{}",
+        queue=message.queue,
+        countdown=message.countdown or None,
+        expires=message.expires,
+        soft_time_limit=message.soft_time_limit,
+        time_limit=message.time_limit,
         retry=True,
         retry_policy=PUBLISH_RETRY_POLICY,
         producer=producer,
     )
-    logger.debug("published %s attempt %s as task %s", step.node["id"], step.attempt, result.id)
     return result.id

@@ -12,7 +12,7 @@ from django.db import InterfaceError, OperationalError
 
 from apps.monitoring import heartbeat
 from apps.orchestration import engine
-from apps.orchestration.celery_runner import CeleryRunner
+from apps.orchestration.celery_runner import RUN_NODE_TASK, CeleryRunner
 from apps.orchestration.dispatch import broker_configured
 from apps.orchestration.errors import NodeFailedError
 from apps.orchestration.models import StageStatus
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="orchestration.run_node",
+    name=RUN_NODE_TASK,
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
