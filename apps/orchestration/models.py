@@ -146,11 +146,16 @@ class PipelineRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        # Every index is written by every webhook's insert and by each node's move of the run
-        # (those change indexed columns): only what a query needs. (status, node_deadline)
-        # serves the recovery sweep and filters by status alone.
+        # Every index is written by every webhook's insert: only what a query needs. No index
+        # names a column that a node's move of the run changes (node_deadline, current_node,
+        # ...), so those updates are HOT: they write no index entry at all (migration 0007).
+        # The recovery sweep reads the open runs through the partial index.
         indexes = [
-            models.Index(fields=["status", "node_deadline"]),
+            models.Index(
+                fields=["created_at"],
+                name="pipelinerun_open",
+                condition=models.Q(status__in=["pending", "running"]),
+            ),
             models.Index(fields=["trace_id"], name="pipelinerun_trace_id"),
             models.Index(fields=["definition_name"], name="pipelinerun_definition_name"),
         ]
