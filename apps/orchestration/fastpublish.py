@@ -14,8 +14,9 @@ This path is taken only where its message is exactly what Celery would send: a p
 compression, a direct queue, no task-sent events, no eager mode, and no receivers on
 Celery's publish signals (tracing and other instrumentation hook in there, and keep working
 through ``apply_async``). Everything else goes through ``apply_async`` as before.
-``tests/.../test_fastpublish.py`` publishes the same step both ways and compares the two
-messages field by field, so an upgrade of Celery or kombu that changes the format fails it.
+``apps/orchestration/tests/test_fastpublish.py`` publishes the same step both ways and compares
+the two messages field by field, so an upgrade of Celery or kombu that changes the format
+fails it.
 """
 
 from __future__ import annotations
