@@ -139,15 +139,24 @@ def load_run(run_id: str) -> LoadedRun | None:
         row = cur.fetchone()
     if row is None:
         return None
-    fields = _run_state_fields()
-    values = [_from_db(f, v) for f, v in zip(fields, row, strict=False)]
-    run = PipelineRun.from_db(connection.alias, [f.attname for f in fields], values)
+    run = run_from_row(row)
     if not postgres:
         return LoadedRun(run, Clock.local(), None)
-    results = row[-1]
-    if isinstance(results, str):  # json text, when no loader parsed it
-        results = json.loads(results)
-    return LoadedRun(run, Clock.starting_at(row[-2]), results or {})
+    return LoadedRun(run, Clock.starting_at(row[-2]), results_from(row[-1]))
+
+
+def run_from_row(row: Any) -> PipelineRun:
+    """The run from a row that starts with ``_run_state_fields()``'s columns, in order."""
+    fields = _run_state_fields()
+    values = [_from_db(f, v) for f, v in zip(fields, row, strict=False)]
+    return PipelineRun.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def results_from(value: Any) -> dict[str, dict[str, Any]]:
+    """Earlier nodes' results as ``json_object_agg`` gives them (None: there are none)."""
+    if isinstance(value, str):  # json text, when no loader parsed it
+        value = json.loads(value)
+    return value or {}
 
 
 def db_clock() -> Clock:

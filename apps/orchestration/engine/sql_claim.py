@@ -22,7 +22,6 @@ the statement leaves the setting alone: it would apply to everything else commit
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 from django.db import connection
@@ -32,7 +31,6 @@ from apps.orchestration.engine.sql import (
     Clock,
     LoadedRun,
     _column,
-    _from_db,
     _q,
     _run_state_fields,
 )
@@ -112,13 +110,9 @@ def load_and_claim(
         row = cur.fetchone()
     if row is None:
         return None
-    fields = _run_state_fields()
-    values = [_from_db(f, v) for f, v in zip(fields, row, strict=False)]
-    run = PipelineRun.from_db(connection.alias, [f.attname for f in fields], values)
-    now, results, inserted = row[len(fields)], row[len(fields) + 1], row[len(fields) + 2]
-    if isinstance(results, str):  # json text, when no loader parsed it
-        results = json.loads(results)
-    return LoadedRun(run, Clock.starting_at(now), results or {}), inserted
+    now, results, inserted = row[-3:]
+    loaded = LoadedRun(sql.run_from_row(row), Clock.starting_at(now), sql.results_from(results))
+    return loaded, inserted
 
 
 def claim_params(
