@@ -56,13 +56,9 @@ def claim(run_id: str, node_id: str, attempt: int, runner: Runner) -> Claim | No
     if sql_claim.available():
         # One round trip: the run, and our execution inserted if the run stands here.
         found = sql_claim.load_and_claim(
-            run_id,
-            node_id,
-            attempt,
-            token=token,
-            task_id=runner.task_id,
-            worker=runner.worker,
-            lease_seconds=lease_seconds(),
+            sql_claim.ClaimRequest(
+                run_id, node_id, attempt, token, runner.task_id, runner.worker, lease_seconds()
+            )
         )
         loaded, inserted = found if found is not None else (None, None)
     else:

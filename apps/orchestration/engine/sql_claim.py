@@ -22,6 +22,7 @@ the statement leaves the setting alone: it would apply to everything else commit
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -91,55 +92,50 @@ def _claim_sql(async_commit: bool = True) -> str:
     )
 
 
-def load_and_claim(
-    run_id: str,
-    node_id: str,
-    attempt: int,
-    *,
-    token: str,
-    task_id: str,
-    worker: str,
-    lease_seconds: float,
-) -> tuple[LoadedRun, int | None] | None:
+@dataclass(frozen=True)
+class ClaimRequest:
+    """Who claims which execution: what the claim's statement is given."""
+
+    run_id: str
+    node_id: str
+    attempt: int
+    token: str
+    task_id: str
+    worker: str
+    lease_seconds: float
+
+    def params(self) -> list[Any]:
+        """The parameters of ``_claim_sql`` (either variant), in order."""
+        run_id, node_id, attempt = self.run_id, self.node_id, self.attempt
+        return [
+            run_id,
+            node_id,
+            node_id,
+            attempt,
+            f"{run_id}:{node_id}:{attempt}",
+            StageStatus.RUNNING.value,
+            self.task_id,
+            self.worker,
+            self.token,
+            self.lease_seconds,
+            *(s.value for s in OPEN_RUN_STATUSES),
+            node_id,
+            attempt,
+            "running",
+            "pending",
+            *(s.value for s in RESULT_STAGE_STATUSES),
+        ]
+
+
+def load_and_claim(request: ClaimRequest) -> tuple[LoadedRun, int | None] | None:
     """The run as ``sql.load_run`` gives it, and the id of the execution this call inserted
     (None: the run is not open at this node and attempt, or the key exists). None when the
     run does not exist."""
-    params = claim_params(run_id, node_id, attempt, token, task_id, worker, lease_seconds)
     with sql.cursor() as cur:
-        cur.execute(_claim_sql(async_commit=not connection.in_atomic_block), params)
+        cur.execute(_claim_sql(async_commit=not connection.in_atomic_block), request.params())
         row = cur.fetchone()
     if row is None:
         return None
     now, results, inserted = row[-3:]
     loaded = LoadedRun(sql.run_from_row(row), Clock.starting_at(now), sql.results_from(results))
     return loaded, inserted
-
-
-def claim_params(
-    run_id: str,
-    node_id: str,
-    attempt: int,
-    token: str,
-    task_id: str,
-    worker: str,
-    lease_seconds: float,
-) -> list[Any]:
-    """The parameters of ``_claim_sql`` (either variant), in order."""
-    return [
-        run_id,
-        node_id,
-        node_id,
-        attempt,
-        f"{run_id}:{node_id}:{attempt}",
-        StageStatus.RUNNING.value,
-        task_id,
-        worker,
-        token,
-        lease_seconds,
-        *(s.value for s in OPEN_RUN_STATUSES),
-        node_id,
-        attempt,
-        "running",
-        "pending",
-        *(s.value for s in RESULT_STAGE_STATUSES),
-    ]

@@ -19,10 +19,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 NODES = [{"id": "first", "type": "transform", "config": {}}]
 
 
+def _request(run_id: str) -> sql_claim.ClaimRequest:
+    return sql_claim.ClaimRequest(run_id, "first", 1, str(uuid.uuid4()), "t", "w", 30.0)
+
+
 def _claim(run_id: str) -> int | None:
-    found = sql_claim.load_and_claim(
-        run_id, "first", 1, token=str(uuid.uuid4()), task_id="t", worker="w", lease_seconds=30
-    )
+    found = sql_claim.load_and_claim(_request(run_id))
     assert found is not None
     return found[1]
 
@@ -66,7 +68,7 @@ def test_the_relaxed_statement_does_turn_it_off_for_its_transaction() -> None:
     """What the autocommit path relies on, seen from inside a transaction (the same statement
     run by hand): the setting is off until that transaction ends, then on again."""
     run = new_run(NODES)
-    params = sql_claim.claim_params(run.run_id, "first", 1, str(uuid.uuid4()), "t", "w", 30)
+    params = _request(run.run_id).params()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql_claim._claim_sql(async_commit=True), params)
         assert cursor.fetchone()[-1] is not None  # the execution was inserted
