@@ -27,6 +27,7 @@ from apps.orchestration.models import (
     StageExecution,
     StageStatus,
 )
+from apps.orchestration.nodes import is_recomputable
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,12 @@ def _verdict(
             f"node {node['id']} was started {existing.starts - 1} times and never finished; "
             f"last worker: {last}"
         )
+    if is_recomputable(node["type"]):
+        # Its holder may well have finished: a recomputable node's outcome commits without a
+        # WAL flush, and a crash of PostgreSQL can lose it while the claim survives. Run it
+        # again; one that truly hangs is stopped by its soft limit (a typed timeout), and
+        # the count of starts above still ends one killed every time.
+        return None
     policy = NodePolicy.of(fresh.run.config, node)
     if started is not None and (now - started).total_seconds() >= policy.hard_limit:
         # Past the hard limit the pool killed it, or its worker died late: either way the

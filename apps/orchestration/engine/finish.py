@@ -25,7 +25,7 @@ from apps.orchestration.engine.runner import Runner, Step
 from apps.orchestration.errors import NodeError
 from apps.orchestration.graph import default_next, node_index
 from apps.orchestration.models import RunStatus, StageExecution, StageStatus
-from apps.orchestration.nodes import NodeResult
+from apps.orchestration.nodes import NodeResult, is_recomputable
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,15 @@ def _store_and_move(claim: Claim, plan: Plan) -> tuple[bool, bool]:
         claim.node["id"],
         execution.attempt,
         plan.changes,
+        durable=_durable(claim, plan),
     )
+
+
+def _durable(claim: Claim, plan: Plan) -> bool:
+    """Whether the outcome's commit must wait for its WAL to reach the disk: yes, unless the
+    node can be computed again at no other cost and the run goes on. The end of a run is
+    always durable: callers, the API and the dashboard take it as final."""
+    return "status" in plan.changes or not is_recomputable(claim.node["type"])
 
 
 def _record(claim: Claim, outcome: NodeResult | NodeError) -> None:

@@ -79,6 +79,11 @@ class Clock:
 cursor = fast_cursor
 
 
+# A CTE that turns ``synchronous_commit`` off until the statement's own transaction ends
+# (``set_config(..., true)``): the claim and a recomputable node's outcome commit without
+# waiting for their WAL flush. Volatile, so PostgreSQL runs it wherever it is referenced.
+ASYNC_COMMIT_CTE = "c AS (SELECT set_config('synchronous_commit', 'off', true))"
+
 # Quoted names (once per name): the engine's modules import them from here.
 _q = rows.q
 _column = rows.column
@@ -356,11 +361,15 @@ def store_and_move(
     node_id: str,
     attempt: int,
     changes: dict[str, Any],
+    durable: bool = True,
 ) -> tuple[bool, bool]:
     """``store_outcome`` then, only if it landed, ``move_run``: (stored, moved).
 
     On PostgreSQL both are one statement (two data-modifying CTEs, the second conditional on
-    the first), so a node costs one round trip less and the pair is atomic.
+    the first), so a node costs one round trip less and the pair is atomic. ``durable=False``
+    commits it without waiting for the WAL flush (``synchronous_commit`` off for that one
+    statement's transaction, as the claim does); inside an enclosing transaction the
+    setting is left alone, since it would apply to everything committed there.
     """
     if connection.vendor != "postgresql":
         if not store_outcome(execution, fields, token):
@@ -370,10 +379,13 @@ def store_and_move(
     outcome = {f: getattr(execution, f) for f in fields} | {"claim_token": ""}
     se_sets, se_params = _sets(se, outcome)
     run_sets, run_params = _sets(run, changes)
+    head, cond = "WITH ", ""
+    if not durable and not connection.in_atomic_block:
+        head, cond = f"WITH {ASYNC_COMMIT_CTE}, ", " AND EXISTS (SELECT 1 FROM c)"
     sql = (
-        f"WITH stored AS (UPDATE {_q(se._meta.db_table)} SET {se_sets} "  # noqa: S608
+        f"{head}stored AS (UPDATE {_q(se._meta.db_table)} SET {se_sets} "  # noqa: S608
         f"WHERE {_column(se, 'id')} = %s AND {_column(se, 'claim_token')} = %s "
-        f"AND {_column(se, 'status')} = %s RETURNING 1), "
+        f"AND {_column(se, 'status')} = %s{cond} RETURNING 1), "
         f"moved AS (UPDATE {_q(run._meta.db_table)} SET {run_sets} "
         f"WHERE {_column(run, 'id')} = %s AND {_column(run, 'current_node')} = %s "
         f"AND {_column(run, 'current_attempt')} = %s AND {_column(run, 'status')} IN (%s, %s) "

@@ -65,10 +65,9 @@ def _claim_sql(async_commit: bool = True) -> str:
         )
     )  # fmt: skip
     results = ", ".join(["%s"] * len(RESULT_STAGE_STATUSES))
-    # set_config(..., true) lasts until this statement's own transaction ends.
     head, source = "WITH ", run_table
     if async_commit:
-        head = "WITH c AS (SELECT set_config('synchronous_commit', 'off', true)), "
+        head = f"WITH {sql.ASYNC_COMMIT_CTE}, "
         source = f"{run_table} CROSS JOIN c"
     return (
         f"{head}r AS (SELECT {columns}, statement_timestamp() AS now_ "  # noqa: S608

@@ -38,6 +38,13 @@ def get_node_handler(node_type: str) -> BaseNodeHandler:
     return handler
 
 
+def is_recomputable(node_type: str) -> bool:
+    """Whether nodes of this type may be run again at no cost but their time (see
+    ``BaseNodeHandler.recomputable``); False for an unknown type."""
+    handler = _NODE_HANDLERS.get(node_type)
+    return bool(handler and handler.recomputable)
+
+
 def list_node_types() -> list[str]:
     """Every registered node type, in registry order."""
     return list(_NODE_HANDLERS)

@@ -133,6 +133,12 @@ class BaseNodeHandler(ABC):
     name: str = "base"
     # The type this handler was looked up by (``get_node_handler``): the metrics' label.
     registered_as: str = ""
+    # True when the output is a function of the run's payload and earlier outputs alone and
+    # running the node has no effect outside its own result (nothing sent, nothing stored):
+    # the engine then commits the outcome without waiting for its WAL to reach the disk,
+    # since losing it to a crash of PostgreSQL only means computing it again
+    # (docs/architecture.md, "Durability of a node's outcome"). False unless a handler says.
+    recomputable: bool = False
     _timing: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -17,6 +17,7 @@ class ConditionNodeHandler(BaseNodeHandler):
 
     node_type = NodeType.CONDITION
     name = "condition"
+    recomputable = True  # reads earlier outputs, changes nothing else
 
     def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
         result = self.result(ctx, config)

@@ -15,6 +15,7 @@ class TransformNodeHandler(BaseNodeHandler):
 
     node_type = NodeType.TRANSFORM
     name = "transform"
+    recomputable = True  # reads earlier outputs, changes nothing else
 
     def execute(self, ctx: NodeContext, config: dict[str, Any]) -> NodeResult:
         result = self.result(ctx, config)

@@ -133,12 +133,12 @@ def test_a_crash_between_storing_retrying_and_moving_the_run_does_not_rerun_the_
     real = sql.store_and_move
     crashes = []
 
-    def crash_once(execution, fields, token, *args: Any):
+    def crash_once(execution, fields, token, *args: Any, **kwargs: Any):
         if not crashes:  # the outcome lands, the run's move does not (SQLite's two statements)
             crashes.append(1)
             sql.store_outcome(execution, fields, token)
             raise OperationalError("the worker's connection dropped here")
-        return real(execution, fields, token, *args)
+        return real(execution, fields, token, *args, **kwargs)
 
     monkeypatch.setattr(sql, "store_and_move", crash_once)
     with pytest.raises(OperationalError):
