@@ -21,7 +21,8 @@ import pytest
 
 from apps.alerts.tests.webhook_support import ingest_only_definition
 from apps.alerts.webhooks.signatures import sign
-from apps.orchestration.models import PipelineRun
+from apps.orchestration.models import OPEN_RUN_STATUSES, PipelineRun
+from apps.orchestration.tests.helpers import wait_until
 from tests.support import worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -99,8 +100,17 @@ def _listening_port(proc: subprocess.Popen, error_log: Path) -> int:
 
 
 @pytest.fixture(autouse=True)
-def ingest_only() -> None:
+def ingest_only(transactional_db: None) -> Iterator[None]:
     ingest_only_definition()
+    yield
+    # The server runs an accepted alert on its own threads after the 202. The database's
+    # flush after the test (a TRUNCATE) must not race a run still writing: the two deadlock,
+    # the flush fails, and the next test finds this one's rows.
+    wait_until(
+        lambda: not PipelineRun.objects.filter(status__in=OPEN_RUN_STATUSES).exists(),
+        timeout=60,
+        message="the server's runs to finish",
+    )
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

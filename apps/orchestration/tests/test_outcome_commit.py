@@ -27,9 +27,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 TRANSFORM = {"type": "transform", "config": {}}
 
 
-def _one(statement: str):
+def _one(statement: str, params: list | None = None):
     with connection.cursor() as cursor:
-        cursor.execute(statement)
+        cursor.execute(statement, params)
         return cursor.fetchone()[0]
 
 
@@ -45,7 +45,7 @@ def _store_and_read_wal(nodes: list[dict], node_id: str) -> tuple[bool, str]:
     before = _one("SELECT pg_current_wal_insert_lsn()::text")
     node = held.node
     finish(held, NodeResult(node_id, node["type"], output={"ok": True}), InlineRunner())
-    waited = _one(f"SELECT pg_current_wal_flush_lsn() > '{before}'::pg_lsn")
+    waited = _one("SELECT pg_current_wal_flush_lsn() > %s::pg_lsn", [before])
     return waited, PipelineRun.objects.get(pk=run.pk).status
 
 
