@@ -84,6 +84,14 @@ cursor = fast_cursor
 # waiting for their WAL flush. Volatile, so PostgreSQL runs it wherever it is referenced.
 ASYNC_COMMIT_CTE = "c AS (SELECT set_config('synchronous_commit', 'off', true))"
 
+
+def may_commit_async() -> bool:
+    """Whether a statement may use ``ASYNC_COMMIT_CTE``: only when it is its own transaction
+    (autocommit). Inside an enclosing transaction the setting would cover everything else
+    committed there, so it is left alone."""
+    return not connection.in_atomic_block
+
+
 # Quoted names (once per name): the engine's modules import them from here.
 _q = rows.q
 _column = rows.column
@@ -368,8 +376,7 @@ def store_and_move(
     On PostgreSQL both are one statement (two data-modifying CTEs, the second conditional on
     the first), so a node costs one round trip less and the pair is atomic. ``durable=False``
     commits it without waiting for the WAL flush (``synchronous_commit`` off for that one
-    statement's transaction, as the claim does); inside an enclosing transaction the
-    setting is left alone, since it would apply to everything committed there.
+    statement's transaction, as the claim does), when ``may_commit_async()``.
     """
     if connection.vendor != "postgresql":
         if not store_outcome(execution, fields, token):
@@ -380,7 +387,7 @@ def store_and_move(
     se_sets, se_params = _sets(se, outcome)
     run_sets, run_params = _sets(run, changes)
     head, cond = "WITH ", ""
-    if not durable and not connection.in_atomic_block:
+    if not durable and may_commit_async():
         head, cond = f"WITH {ASYNC_COMMIT_CTE}, ", " AND EXISTS (SELECT 1 FROM c)"
     sql = (
         f"{head}stored AS (UPDATE {_q(se._meta.db_table)} SET {se_sets} "  # noqa: S608

@@ -131,7 +131,7 @@ def load_and_claim(request: ClaimRequest) -> tuple[LoadedRun, int | None] | None
     (None: the run is not open at this node and attempt, or the key exists). None when the
     run does not exist."""
     with sql.cursor() as cur:
-        cur.execute(_claim_sql(async_commit=not connection.in_atomic_block), request.params())
+        cur.execute(_claim_sql(async_commit=sql.may_commit_async()), request.params())
         row = cur.fetchone()
     if row is None:
         return None
